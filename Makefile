@@ -1,0 +1,51 @@
+# amp-bench: `make demo` sets everything up on a fresh Debian 12 machine and runs the main job;
+# `make test` sets up the same and runs the whole suite plus ruff. Both are idempotent.
+
+PYTHON      ?= python3
+VENV        := .venv
+BIN         := $(VENV)/bin
+FW_BUILD    := $(CURDIR)/build/firmware
+APT_PACKAGES := gcc gcc-arm-none-eabi binutils-arm-none-eabi make python3-venv
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup apt venv firmware demo test lint perf clean
+
+setup: apt venv
+
+# Install the Debian packages only when one is missing (no apt run on a ready machine).
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+firmware: apt
+	$(MAKE) -C firmware BUILD=$(FW_BUILD) -j2
+
+demo: setup firmware
+	@for q in 10 1000 100000; do \
+	  $(BIN)/bench run ipi --platform platforms/lpc4337.repl --rounds 1000 --quantum $$q \
+	    --json artifacts/ipi-q$$q.json --artifacts artifacts/ipi-q$$q || exit $$?; \
+	done
+	@$(BIN)/python -c "import json,sys; d=[json.load(open(f'artifacts/ipi-q{q}.json')) for q in (10,1000,100000)]; \
+	same=all(x['directions']==d[0]['directions'] and x['trace_digest']==d[0]['trace_digest'] for x in d); \
+	print('quantum 10 / 1000 / 100000: identical directions and trace digest:', same); sys.exit(0 if same else 1)"
+
+test: setup firmware
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+perf: setup firmware
+	$(BIN)/bench perf --json artifacts/perf.json
+
+clean:
+	rm -rf build artifacts

@@ -1,0 +1,116 @@
+"""The `bench` command line.
+
+Exit codes: 0 passed; 1 the scenario ran and failed its checks; 2 bad input
+(platform file, image, options); 3 the guest faulted, hung or locked up;
+130 interrupted. Errors are one clear message, never a traceback; with
+--json the result document is written in every case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description="amp-bench: emulated AMP test bench")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a scenario")
+    scenarios = run.add_subparsers(dest="scenario", required=True)
+
+    ipi = scenarios.add_parser("ipi", help="IPI ping-pong latency between the M4 and the M0",
+                               description="Both cores interrupt each other --rounds times; the engine measures "
+                                           "SEV-to-ISR latency per direction in cycles.")
+    ipi.add_argument("--platform", default="platforms/lpc4337.repl", help="platform description (.repl)")
+    ipi.add_argument("--rounds", type=_positive, default=1000)
+    ipi.add_argument("--quantum", type=_positive, default=10_000,
+                     help="cycles a lone core runs between scheduler decisions (results do not depend on it)")
+    ipi.add_argument("--seed", type=int, default=1, help="seed of the firmware's pseudo-random load")
+    ipi.add_argument("--load", type=int, choices=(0, 1), default=1,
+                     help="1: both cores busy with critical sections (latency varies); 0: receivers wait in WFI")
+    ipi.add_argument("--fault", type=int, default=0, help=argparse.SUPPRESS)
+    ipi.add_argument("--m4", dest="m4_image", help="M4 firmware ELF (default: the built m4_ipi)")
+    ipi.add_argument("--m0", dest="m0_image", help="M0 firmware ELF (default: the built m0_ipi)")
+    ipi.add_argument("--timeout", dest="timeout_s", type=float, default=10.0,
+                     help="emulated seconds before the run counts as hung")
+    ipi.add_argument("--artifacts", default="artifacts/ipi", help="directory for console logs and the trace")
+    ipi.add_argument("--json", dest="json_path", help="write the result document here")
+
+    perf = commands.add_parser("perf", help="throughput benchmark: the engine next to bare Unicorn")
+    perf.add_argument("--platform", default="platforms/lpc4337.repl")
+    perf.add_argument("--rounds", type=_positive, default=40, help="compute kernel iterations")
+    perf.add_argument("--repeat", type=_positive, default=3, help="runs of each, best kept")
+    perf.add_argument("--json", dest="json_path")
+    return parser
+
+
+def _write_json(path: str | None, document: dict[str, Any]) -> None:
+    if path:
+        Path(path).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def _print_ipi(result: dict[str, Any]) -> None:
+    print(f"IPI ping-pong: {result['rounds']} rounds, quantum {result['quantum']}, load {result['load']}, "
+          f"seed {result['seed']}  ->  {'PASSED' if result['passed'] else 'FAILED'}")
+    print(f"  cycle = {result['cycle']}")
+    header = f"  {'direction':<10} {'count':>7} {'min':>6} {'max':>6} {'mean':>9} {'std':>8} {'p99.9':>6}"
+    print(header + "   (cycles)")
+    for name, d in result["directions"].items():
+        print(f"  {name:<10} {d['count']:>7} {d['min']:>6} {d['max']:>6} {d['mean']:>9.2f} {d['std']:>8.2f} "
+              f"{d['p999']:>6}")
+    for name, d in result["directions"].items():
+        ns = d["ns"]
+        print(f"  {name:<10} ns: min {ns['min']:.1f}  max {ns['max']:.1f}  mean {ns['mean']:.1f}  "
+              f"p99.9 {ns['p999']:.1f}")
+    print(f"  {result['instructions']} instructions in {result['wall_s']} s wall = {result['mips']} MIPS; "
+          f"trace {result['trace_events']} events, digest {result['trace_digest'][:16]}")
+    print(f"  artifacts: {result['artifacts']['dir']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run" and args.scenario == "ipi":
+            from bench.scenarios.ipi import IpiOptions, run_ipi
+
+            fields = {k: v for k, v in vars(args).items() if k not in ("command", "scenario", "json_path")}
+            try:
+                result = run_ipi(IpiOptions(**fields))
+            except BenchError as exc:
+                _write_json(args.json_path, getattr(exc, "result", {"passed": False, "error": str(exc)}))
+                raise
+            _write_json(args.json_path, result)
+            _print_ipi(result)
+            return 0 if result["passed"] else 1
+        if args.command == "perf":
+            from bench.measure.perf import run_perf
+
+            document = run_perf(args.platform, args.rounds, args.repeat)
+            _write_json(args.json_path, document)
+            return 0
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bench: interrupted; artifacts written", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

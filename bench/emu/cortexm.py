@@ -1,0 +1,557 @@
+"""One Cortex-M core: Unicorn for instructions, the engine for everything else.
+
+Unicorn executes Thumb code (ARMv7E-M for the M4, ARMv6-M for the M0, which
+rejects v7-M opcodes). The native hook (native/corehook.c) counts every
+instruction, stops before hint instructions and on request. This class adds
+what Unicorn lacks (facts: traps 2-6): exception entry and return with 8-word
+frames and stack alignment, priorities and masking, tail-chaining, fault
+escalation, sleep (WFI/WFE) and the event register.
+
+Time: ``cycles`` is the core's virtual time in its own clock cycles; an
+instruction costs one cycle, exception entry and tail-chaining cost the
+configured cycles. The core never runs past the limit the machine gives it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from unicorn import (
+    UC_ARCH_ARM,
+    UC_ERR_FETCH_UNMAPPED,
+    UC_ERR_INSN_INVALID,
+    UC_ERR_READ_UNMAPPED,
+    UC_ERR_WRITE_UNMAPPED,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_FETCH_UNMAPPED,
+    UC_HOOK_MEM_READ_UNMAPPED,
+    UC_HOOK_MEM_WRITE_UNMAPPED,
+    UC_MODE_THUMB,
+    Uc,
+    UcError,
+)
+from unicorn import arm_const as A
+
+from bench.emu import native
+from bench.emu.scs import DWT_BASE, DWT_SIZE, SCS_BASE, SCS_SIZE, SystemControlSpace
+from bench.emu.nvic import (
+    BUSFAULT,
+    HARDFAULT,
+    IRQ0,
+    PENDSV,
+    SVCALL,
+    SYSTICK,
+    USAGEFAULT,
+    Nvic,
+    exception_name,
+)
+from bench.errors import BenchError, GuestError
+
+if TYPE_CHECKING:
+    from bench.emu.machine import Machine
+
+MODELS = {"cortex-m4": A.UC_CPU_ARM_CORTEX_M4, "cortex-m0": A.UC_CPU_ARM_CORTEX_M0}
+CPUID = {"cortex-m4": 0x410FC241, "cortex-m0": 0x410CC200}
+EXC_RETURN_HANDLER, EXC_RETURN_THREAD_MSP, EXC_RETURN_THREAD_PSP = 0xFFFFFFF1, 0xFFFFFFF9, 0xFFFFFFFD
+UNTIL_NEVER = 0xFFFFFFFF  # an odd address: Thumb code never has its PC there
+
+# Why a core stopped running (returned by CortexM.run).
+RAN_TO_LIMIT, SLEEPING, HALTED, BREAKPOINT, YIELDED = "limit", "sleeping", "halted", "breakpoint", "yielded"
+
+# CFSR bits the engine sets.
+CFSR_UNDEFINSTR, CFSR_INVSTATE, CFSR_NOCP, CFSR_UNALIGNED = 1 << 16, 1 << 17, 1 << 19, 1 << 24
+CFSR_PRECISERR, CFSR_BFARVALID, CFSR_IBUSERR = 1 << 9, 1 << 15, 1 << 8
+HFSR_FORCED, HFSR_VECTTBL = 1 << 30, 1 << 1
+
+_FRAME_REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R12, A.UC_ARM_REG_LR)
+
+
+@dataclass
+class CoreConfig:
+    """Static parameters of a core, from the platform description."""
+
+    name: str
+    model: str
+    frequency_hz: int
+    num_irqs: int
+    priority_bits: int
+    irq_entry_cycles: int
+    tail_chain_cycles: int
+    has_vtor: bool
+
+
+class CortexM:
+    """A Cortex-M core in the machine: registers in Unicorn, exceptions here."""
+
+    def __init__(self, config: CoreConfig, machine: Machine, index: int) -> None:
+        if config.model not in MODELS:
+            raise BenchError(f"{config.name}: unsupported CPU type {config.model!r} (known: {', '.join(MODELS)})")
+        self.config = config
+        self.name = config.name
+        self.index = index
+        self.machine = machine
+        self.is_v7m = config.model != "cortex-m0"
+        self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
+        self.uc.ctl_set_cpu_model(MODELS[config.model])  # before anything else (facts: trap 1)
+        self.state = native.CoreState()
+        self.state.limit = 0
+        self._hook_handle = ctypes.c_size_t()
+        err = native.library().bench_attach(self.uc._uch, ctypes.byref(self.state), ctypes.byref(self._hook_handle))
+        if err:
+            raise BenchError(f"{self.name}: cannot install the instruction hook (unicorn error {err})")
+        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self.uc.hook_add(
+            UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED, self._on_unmapped
+        )
+        self.nvic = Nvic(config.num_irqs, config.priority_bits, has_basepri=self.is_v7m)
+        self.scs = SystemControlSpace(self)
+        self.map_mmio(SCS_BASE, SCS_SIZE, lambda off, sz: self.scs.read(off, sz),
+                      lambda off, sz, val: self.scs.write(off, sz, val))
+        if self.is_v7m:
+            self.map_mmio(DWT_BASE, DWT_SIZE, lambda off, sz: self.scs.dwt_read(off, sz),
+                          lambda off, sz, val: self.scs.dwt_write(off, sz, val))
+        self.stalled = 0  # cycles not spent executing instructions (exception entry, sleep)
+        self.pc = 0
+        self.in_reset = True
+        self.sleep: str | None = None  # "wfi" / "wfe" while asleep
+        self.event_register = False
+        self.halted_error: GuestError | None = None
+        self.vtor = 0
+        self.scr = 0
+        self.ccr = 0x200 if self.is_v7m else 0x208
+        self.shcsr = 0
+        self.cfsr = 0
+        self.hfsr = 0
+        self.bfar = 0
+        self.mmfar = 0
+        self.fault_policy = "stop"  # "stop": a HardFault ends the run with an error; "deliver": run the handler
+        self._intno: int | None = None
+        self._unmapped: tuple[str, int, int] | None = None
+        self.on_exception_entry: list[Callable[[CortexM, int, int], None]] = []
+        self.on_exception_return: list[Callable[[CortexM, int, int], None]] = []
+
+    # ----------------------------------------------------------------- memory
+    def map_ram(self, base: int, size: int, host: int, writable: bool) -> None:
+        """Map host memory; it is also registered for the hook's opcode peeking."""
+        perms = 7 if writable else 5  # UC_PROT_READ|WRITE|EXEC or READ|EXEC
+        self.uc.mem_map_ptr(base, size, perms, host)
+        n = self.state.nregions
+        if n >= native.MAX_REGIONS:
+            raise BenchError(f"{self.name}: too many memory regions")
+        self.state.regions[n].base, self.state.regions[n].size, self.state.regions[n].host = base, size, host
+        self.state.nregions = n + 1
+
+    def unmap_ram(self, base: int, size: int) -> None:
+        self.uc.mem_unmap(base, size)
+        kept = [(r.base, r.size, r.host) for r in self.state.regions[: self.state.nregions] if r.base != base]
+        for i, (b, s, h) in enumerate(kept):
+            self.state.regions[i].base, self.state.regions[i].size, self.state.regions[i].host = b, s, h
+        self.state.nregions = len(kept)
+        self.state.last_region = 0
+
+    def map_mmio(self, base: int, size: int, read: Callable[[int, int], int], write: Callable[[int, int, int], None]) -> None:
+        """Map a peripheral window; callbacks get (offset, size[, value])."""
+        self.uc.mmio_map(base, size, lambda uc, off, sz, ud: read(off, sz), None,
+                         lambda uc, off, sz, val, ud: write(off, sz, val), None)
+
+    def read32(self, address: int) -> int:
+        return struct.unpack("<I", self.uc.mem_read(address, 4))[0]
+
+    def flush_code_cache(self) -> None:
+        """Another core wrote code this core may run (facts: trap 10)."""
+        self.uc.ctl_flush_tb()
+
+    # ------------------------------------------------------------------- time
+    @property
+    def cycles(self) -> int:
+        return self.state.count
+
+    @cycles.setter
+    def cycles(self, value: int) -> None:
+        self.state.count = value
+
+    @property
+    def instructions(self) -> int:
+        return self.state.count - self.stalled
+
+    def stall(self, cycles: int) -> None:
+        self.state.count += cycles
+        self.stalled += cycles
+
+    @property
+    def runnable(self) -> bool:
+        return not self.in_reset and self.sleep is None and self.halted_error is None
+
+    # ------------------------------------------------------------------ reset
+    def hold_in_reset(self) -> None:
+        self.in_reset = True
+        self.sleep = None
+
+    def release_from_reset(self, at_cycle: int) -> None:
+        """Power-on/reset sequence: SP and PC from the vector table at address 0 (or VTOR)."""
+        self.nvic = Nvic(self.config.num_irqs, self.config.priority_bits, has_basepri=self.is_v7m)
+        self.scs.reset()
+        self.vtor, self.scr, self.shcsr, self.cfsr, self.hfsr = 0, 0, 0, 0, 0
+        self.event_register = False
+        self.uc.ctl_flush_tb()
+        try:
+            sp, pc = self.read32(self.vtor), self.read32(self.vtor + 4)
+        except UcError as exc:
+            raise GuestError(f"{self.name}: cannot read the reset vector at 0x{self.vtor:08x}: {exc}; "
+                             "is an image loaded where the core boots?") from None
+        self.uc.reg_write(A.UC_ARM_REG_IPSR, 0)
+        self.uc.reg_write(A.UC_ARM_REG_CONTROL, 0)
+        self.uc.reg_write(A.UC_ARM_REG_PRIMASK, 0)
+        self.uc.reg_write(A.UC_ARM_REG_MSP, sp & ~3)
+        self.uc.reg_write(A.UC_ARM_REG_LR, 0xFFFFFFFF)
+        if not pc & 1:
+            raise GuestError(f"{self.name}: reset vector 0x{pc:08x} lacks the Thumb bit: the image at 0x{self.vtor:08x} "
+                             "is not a Cortex-M vector table")
+        self.pc = pc & ~1
+        self.cycles = max(self.cycles, at_cycle)
+        self.in_reset = False
+        self.sleep = None
+        self.halted_error = None
+        self.machine.trace.record(self.cycles, self.name, "reset-release", pc=self.pc, sp=sp)
+
+    # -------------------------------------------------------------- registers
+    def reg(self, reg_id: int) -> int:
+        return self.uc.reg_read(reg_id)
+
+    def reg_ipsr(self) -> int:
+        return self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
+
+    def masks(self) -> tuple[int, int, int]:
+        if self.is_v7m:
+            return (self.reg(A.UC_ARM_REG_PRIMASK), self.reg(A.UC_ARM_REG_BASEPRI), self.reg(A.UC_ARM_REG_FAULTMASK))
+        return (self.reg(A.UC_ARM_REG_PRIMASK), 0, 0)
+
+    def execution_priority(self) -> int:
+        return self.nvic.execution_priority(*self.masks())
+
+    # ---------------------------------------------------------------- running
+    def request_stop(self) -> None:
+        """Stop before the next instruction (used after MMIO with side effects)."""
+        self.state.stop_next = 1
+
+    def interrupts_changed(self) -> None:
+        """NVIC state changed: tell the hook, wake the core, or stop it to take the exception."""
+        pending = self.nvic.highest_pending()
+        self.state.irq_hint = 1 if pending is not None else 0
+        if pending is None or self.in_reset:
+            return
+        if self.sleep is not None:
+            if self._wakes(pending):
+                self.sleep = None
+                self.machine.core_woke(self)
+            return
+        if self.machine.running is self:
+            self.state.stop_next = 1
+
+    def _wakes(self, pending: int) -> bool:
+        # WFI wakes on an exception that would preempt if PRIMASK were clear; so does WFE
+        # (SEVONPEND widens WFE to any new pending interrupt).
+        primask, basepri, faultmask = self.masks()
+        if self.sleep == "wfe" and self.scr & 0x10:
+            return True
+        return self.nvic.preempts(pending, self.nvic.execution_priority(0, basepri, faultmask))
+
+    def signal_event(self) -> None:
+        """SEV from any core, or an event source: set the event register, wake WFE."""
+        self.event_register = True
+        if self.sleep == "wfe":
+            self.event_register = False
+            self.sleep = None
+            self.machine.core_woke(self)
+
+    def run(self, limit: int, until: int = UNTIL_NEVER) -> str:
+        """Run until the core's cycle count reaches `limit`, it sleeps, or it halts."""
+        st = self.state
+        st.limit = limit
+        while True:
+            if self.in_reset or self.halted_error is not None:
+                return HALTED
+            if self.sleep is not None:
+                return SLEEPING
+            if st.irq_hint:
+                self._take_pending_exception()
+            if st.count >= st.limit:
+                return RAN_TO_LIMIT
+            st.reason = native.STOP_NONE
+            self._intno = None
+            self._unmapped = None
+            try:
+                self.uc.emu_start(self.pc | 1, until)
+            except UcError as exc:
+                self._on_emu_error(exc)
+                continue
+            if self._intno is not None:
+                self._handle_interrupt(self._intno)
+                continue
+            reason = st.reason
+            if reason == native.STOP_NONE:
+                self.pc = self.reg(A.UC_ARM_REG_PC)
+                if self.pc == until:
+                    return BREAKPOINT
+                # WFI executed natively would end up here; the hook stops before it, so this is unexpected.
+                continue
+            self.pc = st.stop_pc
+            if reason in (native.STOP_LIMIT, native.STOP_REQUEST):
+                continue
+            self._hint(reason, st.insn_size)
+            if self.sleep is not None:
+                return SLEEPING
+
+    def _hint(self, reason: int, size: int) -> None:
+        """Give SEV/WFE/WFI/YIELD their architectural meaning at this exact cycle."""
+        at = self.cycles
+        self.state.count += 1
+        self.pc += size
+        if reason == native.STOP_SEV:
+            self.machine.trace.record(at, self.name, "sev", pc=self.pc - size)
+            self.machine.sev(self, at)
+        elif reason == native.STOP_WFI:
+            pending = self.nvic.highest_pending()
+            if pending is None or not self._wakes_wfi(pending):
+                self.sleep = "wfi"
+                self.machine.trace.record(self.cycles, self.name, "sleep", pc=self.pc - size)
+        elif reason == native.STOP_WFE:
+            if self.event_register:
+                self.event_register = False
+            else:
+                pending = self.nvic.highest_pending()
+                self.sleep = "wfe"
+                if pending is not None and self._wakes(pending):
+                    self.sleep = None
+                else:
+                    self.machine.trace.record(self.cycles, self.name, "sleep", pc=self.pc - size)
+
+    def _wakes_wfi(self, pending: int) -> bool:
+        _, basepri, faultmask = self.masks()
+        return self.nvic.preempts(pending, self.nvic.execution_priority(0, basepri, faultmask))
+
+    # ------------------------------------------------------------- exceptions
+    def _on_interrupt(self, uc: Uc, intno: int, user_data: object) -> None:
+        self._intno = intno
+        uc.emu_stop()
+
+    def _on_unmapped(self, uc: Uc, access: int, address: int, size: int, value: int, user_data: object) -> bool:
+        kind = {UC_HOOK_MEM_READ_UNMAPPED: "read", UC_HOOK_MEM_WRITE_UNMAPPED: "write"}.get(access, "fetch")
+        # Unicorn passes the UC_MEM_* access type, not the hook bit.
+        kind = {19: "read", 20: "write", 21: "fetch"}.get(access, kind)
+        self._unmapped = (kind, address, size)
+        return False
+
+    def _on_emu_error(self, exc: UcError) -> None:
+        pc = self.reg(A.UC_ARM_REG_PC)
+        if exc.errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED):
+            kind, address, size = self._unmapped or ("access", 0, 0)
+            if kind == "fetch" or exc.errno == UC_ERR_FETCH_UNMAPPED:
+                message = f"instruction fetch from unmapped address 0x{address:08x}"
+            else:
+                message = f"{kind} of {size} bytes at unmapped address 0x{address:08x}"
+            self._halt(f"{message} at PC 0x{pc:08x}", pc=pc, address=address,
+                       advice="check the firmware's pointers and the memory map in the .repl")
+        elif exc.errno == UC_ERR_INSN_INVALID:
+            self.pc = pc
+            insn = self._peek_insn(pc)
+            self._fault(USAGEFAULT, CFSR_UNDEFINSTR, f"undefined instruction {insn} for {self.config.model}")
+        else:
+            self._halt(f"emulation error {exc} at PC 0x{pc:08x}", pc=pc)
+
+    def _peek_insn(self, pc: int) -> str:
+        try:
+            hw = struct.unpack("<HH", self.uc.mem_read(pc, 4))
+        except UcError:
+            return "(unreadable)"
+        return f"0x{hw[0]:04x}{hw[1]:04x}" if hw[0] >> 11 in (0x1D, 0x1E, 0x1F) else f"0x{hw[0]:04x}"
+
+    def _handle_interrupt(self, intno: int) -> None:
+        pc = self.reg(A.UC_ARM_REG_PC)
+        if pc >= 0xFFFFFFE0:
+            self._exception_return(pc | 1)  # PC read-back lacks the Thumb bit (facts: trap 11)
+            return
+        self.pc = pc
+        if intno == 2:  # SVC: PC is already past the instruction
+            self._synchronous(SVCALL, "SVC")
+        elif intno == 1:
+            self._fault(USAGEFAULT, CFSR_UNDEFINSTR, f"undefined instruction {self._peek_insn(pc)}")
+        elif intno == 17:
+            self._fault(USAGEFAULT, CFSR_NOCP, "coprocessor (FPU) instruction with the coprocessor disabled")
+        elif intno == 18:
+            self._fault(USAGEFAULT, CFSR_INVSTATE, "branch to ARM state (address without the Thumb bit)")
+        elif intno == 22:
+            self._fault(USAGEFAULT, CFSR_UNALIGNED, "unaligned access")
+        elif intno == 4:
+            self._fault(BUSFAULT, CFSR_PRECISERR, "data bus error")
+        elif intno == 3:
+            self._fault(BUSFAULT, CFSR_IBUSERR, "instruction bus error")
+        elif intno == 7:
+            self._fault(HARDFAULT, 0, "BKPT instruction with no debugger attached")
+        else:
+            self._halt(f"unexpected CPU exception {intno} at PC 0x{pc:08x}", pc=pc)
+
+    def _synchronous(self, number: int, what: str) -> None:
+        """SVC must be taken now; if its priority does not allow that, it escalates to HardFault."""
+        if self.nvic.preempts(number, self.execution_priority()):
+            self._enter(number, self.pc)
+        else:
+            self._fault(HARDFAULT, 0, f"{what} at a priority that cannot take it")
+
+    def _fault(self, number: int, cfsr_bit: int, what: str) -> None:
+        """A synchronous fault: configurable faults escalate to HardFault when disabled or masked."""
+        pc = self.pc
+        self.cfsr |= cfsr_bit
+        if number != HARDFAULT:
+            enabled = self.is_v7m and self.shcsr & (1 << {USAGEFAULT: 18, BUSFAULT: 17}.get(number, 16))
+            if not enabled or not self.nvic.preempts(number, self.execution_priority()):
+                number = HARDFAULT
+                self.hfsr |= HFSR_FORCED
+        if number == HARDFAULT and self.nvic.active[HARDFAULT]:
+            self._halt(f"lockup: {what} inside the HardFault handler at PC 0x{pc:08x}", pc=pc)
+            return
+        self.machine.trace.record(self.cycles, self.name, "fault", exc=number, pc=pc)
+        if number == HARDFAULT and self.fault_policy == "stop":
+            self._halt(f"HardFault: {what} at PC 0x{pc:08x}", pc=pc,
+                       advice="the guest crashed; see the console log and the trace")
+            return
+        self._enter(number, pc)
+
+    def _halt(self, message: str, pc: int, address: int | None = None, advice: str = "") -> None:
+        symbol = self.machine.symbolize(pc)
+        where = f" ({symbol})" if symbol else ""
+        full = f"{self.name}: {message}{where}" + (f"; {advice}" if advice else "")
+        self.halted_error = GuestError(full)
+        self.halted_error.core = self.name  # type: ignore[attr-defined]
+        self.halted_error.pc = pc  # type: ignore[attr-defined]
+        self.halted_error.address = address  # type: ignore[attr-defined]
+        self.machine.trace.record(self.cycles, self.name, "halt", pc=pc)
+        self.machine.core_halted(self)
+
+    def _take_pending_exception(self) -> None:
+        number = self.nvic.highest_pending()
+        if number is None:
+            self.state.irq_hint = 0
+            return
+        if self.nvic.preempts(number, self.execution_priority()):
+            self._enter(number, self.pc)
+
+    def _enter(self, number: int, return_address: int) -> None:
+        """Exception entry: stack the 8-word frame, switch to handler mode, jump to the vector."""
+        uc = self.uc
+        ipsr = self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
+        control = self.reg(A.UC_ARM_REG_CONTROL)
+        on_psp = ipsr == 0 and bool(control & 2)
+        sp = self.reg(A.UC_ARM_REG_PSP if on_psp else A.UC_ARM_REG_MSP)
+        xpsr = self.reg(A.UC_ARM_REG_XPSR)
+        regs = [self.reg(r) for r in _FRAME_REGS]
+        align = 0x200 if (self.ccr & 0x200 and sp & 4) else 0
+        frame = ((sp - 0x20) & ~4) if align or (self.ccr & 0x200) else sp - 0x20
+        stacked_xpsr = (xpsr & ~0x200) | align | (1 << 24)
+        try:
+            uc.mem_write(frame, struct.pack("<8I", *regs, return_address & ~1, stacked_xpsr))
+            vector = self.read32((self.vtor if self.config.has_vtor else 0) + 4 * number)
+        except UcError:
+            self._halt(f"cannot stack an exception frame at SP 0x{frame:08x} or read vector {number} "
+                       f"(taking {exception_name(number)})", pc=return_address,
+                       advice="the stack pointer or the vector table is outside RAM")
+            return
+        if ipsr:
+            exc_return = EXC_RETURN_HANDLER
+        else:
+            exc_return = EXC_RETURN_THREAD_PSP if on_psp else EXC_RETURN_THREAD_MSP
+        nzcv = self.reg(A.UC_ARM_REG_APSR_NZCV)
+        # Order matters (facts: traps 3 and 4): IPSR first (banks SP), APSR to rebuild the
+        # cached mode, then the stack pointers.
+        uc.reg_write(A.UC_ARM_REG_IPSR, number)
+        uc.reg_write(A.UC_ARM_REG_APSR_NZCV, nzcv)
+        uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~2)
+        if on_psp:
+            uc.reg_write(A.UC_ARM_REG_PSP, frame)
+        else:
+            uc.reg_write(A.UC_ARM_REG_MSP, frame)
+        uc.reg_write(A.UC_ARM_REG_LR, exc_return)
+        uc.reg_write(A.UC_ARM_REG_EPSR, 1 << 24)  # clear IT state, keep Thumb
+        self.nvic.activate(number)
+        self.event_register = True  # exception entry is a WFE wake-up event
+        self.stall(self.config.irq_entry_cycles)
+        self.pc = vector & ~1
+        self._after_exception_change()
+        self.machine.trace.record(self.cycles, self.name, "exc-entry", exc=number)
+        for callback in self.on_exception_entry:
+            callback(self, number, self.cycles)
+        if not vector & 1:
+            self._fault(HARDFAULT, 0, f"vector {number} ({exception_name(number)}) = 0x{vector:08x} lacks the Thumb bit")
+
+    def _exception_return(self, exc_return: int) -> None:
+        """Exception return through an EXC_RETURN value: tail-chain or unstack."""
+        uc = self.uc
+        returning = self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
+        if exc_return not in (EXC_RETURN_HANDLER, EXC_RETURN_THREAD_MSP, EXC_RETURN_THREAD_PSP):
+            self._halt(f"unsupported EXC_RETURN 0x{exc_return:08x} (floating-point frames are not modelled)",
+                       pc=exc_return)
+            return
+        if returning == 0 or not self.nvic.active[returning]:
+            self._fault(USAGEFAULT, 1 << 18, f"exception return 0x{exc_return:08x} with no active exception")
+            return
+        self.nvic.deactivate(returning)
+        self.machine.trace.record(self.cycles, self.name, "exc-return", exc=returning)
+        for callback in self.on_exception_return:
+            callback(self, returning, self.cycles)
+        to_thread = exc_return != EXC_RETURN_HANDLER
+        use_psp = exc_return == EXC_RETURN_THREAD_PSP
+        # Tail-chaining: a pending exception that preempts the context we return to is taken
+        # without unstacking and restacking.
+        pending = self.nvic.highest_pending()
+        if pending is not None:
+            primask, basepri, faultmask = self.masks()
+            if self.nvic.preempts(pending, self.nvic.execution_priority(primask, basepri, faultmask)):
+                uc.reg_write(A.UC_ARM_REG_IPSR, pending)
+                uc.reg_write(A.UC_ARM_REG_APSR_NZCV, self.reg(A.UC_ARM_REG_APSR_NZCV))
+                uc.reg_write(A.UC_ARM_REG_LR, exc_return)
+                self.nvic.activate(pending)
+                self.stall(self.config.tail_chain_cycles)
+                self.pc = self.read32((self.vtor if self.config.has_vtor else 0) + 4 * pending) & ~1
+                self._after_exception_change()
+                self.machine.trace.record(self.cycles, self.name, "exc-entry", exc=pending, tail=1)
+                for callback in self.on_exception_entry:
+                    callback(self, pending, self.cycles)
+                return
+        sp = self.reg(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP)
+        try:
+            r0, r1, r2, r3, r12, lr, pc, xpsr = struct.unpack("<8I", uc.mem_read(sp, 0x20))
+        except UcError:
+            self._halt(f"cannot unstack the exception frame at SP 0x{sp:08x}", pc=exc_return)
+            return
+        new_sp = sp + 0x20 + (4 if xpsr & 0x200 else 0)
+        uc.reg_write(A.UC_ARM_REG_IPSR, 0 if to_thread else xpsr & 0x1FF)
+        control = self.reg(A.UC_ARM_REG_CONTROL)
+        uc.reg_write(A.UC_ARM_REG_CONTROL, (control | 2) if use_psp else (control & ~2))
+        uc.reg_write(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
+        if self.is_v7m:
+            uc.reg_write(A.UC_ARM_REG_APSR_NZCVQ, xpsr & 0xF8000000)
+        uc.reg_write(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP, new_sp)
+        for reg_id, value in zip(_FRAME_REGS, (r0, r1, r2, r3, r12, lr), strict=True):
+            uc.reg_write(reg_id, value)
+        uc.reg_write(A.UC_ARM_REG_EPSR, (xpsr & 0x0600FC00) | (1 << 24))
+        self.pc = pc & ~1
+        self._after_exception_change()
+        if to_thread and self.scr & 0x2 and self.nvic.active_count() == 0:
+            self.sleep = "wfi"  # SLEEPONEXIT
+
+    def _after_exception_change(self) -> None:
+        self.state.irq_hint = 1 if self.nvic.any_pending() else 0
+
+    # ------------------------------------------------------------ SysTick aid
+    def pend(self, number: int) -> None:
+        """Set an exception pending (SysTick, PendSV, NMI, software IRQs)."""
+        self.nvic.pending[number] = True
+        self.interrupts_changed()
+
+    def unpend(self, number: int) -> None:
+        self.nvic.pending[number] = False
+        self.interrupts_changed()
+

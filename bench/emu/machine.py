@@ -1,0 +1,218 @@
+"""The machine: cores, memories, peripherals, timed events and the scheduler.
+
+Virtual time is counted in cycles of the platform clock that all cores share
+(the LPC4337 runs both at 204 MHz). Each core keeps its own cycle count; the
+scheduler keeps them consistent so that every cross-core effect is exact:
+
+- Effects of a core's instruction on *another* core (SEV, an IRQ line, a reset
+  release) become visible one cycle after the instruction started; they are
+  queued as timed events, and the running core's limit is cut so it stops at
+  that cycle.
+- A timed event at cycle T fires once every runnable core has reached T.
+- The runnable core furthest behind runs next. With one runnable core (the
+  others asleep in WFI/WFE or in reset) it runs up to `quantum` cycles or the
+  next event. With several, it runs at most one instruction past the next
+  core's time (lockstep), so no core ever crosses an instruction boundary
+  after which an effect from another core is due. Results therefore do not
+  depend on the quantum: it only bounds how long a lone core runs between
+  scheduler decisions.
+
+The cost of this exactness is paid only while two or more cores are awake at
+once; the trace and all figures are identical for every quantum.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from typing import Callable
+
+from bench.emu.cortexm import SLEEPING, CortexM
+from bench.emu.trace import Trace
+from bench.errors import GuestError
+
+NEVER = 1 << 62
+
+
+@dataclass(order=True)
+class _Event:
+    time: int
+    seq: int
+    action: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+
+class Machine:
+    """A set of cores and devices advancing in one virtual time."""
+
+    def __init__(self, name: str, frequency_hz: int, quantum: int = 10_000) -> None:
+        if quantum < 1:
+            raise ValueError("quantum must be at least one cycle")
+        self.name = name
+        self.frequency_hz = frequency_hz
+        self.quantum = quantum
+        self.cores: list[CortexM] = []
+        self.trace = Trace()
+        self.running: CortexM | None = None
+        self.sev_listeners: list[Callable[[CortexM, int], None]] = []
+        self.symbolizers: list[Callable[[int], str | None]] = []
+        self._events: list[_Event] = []
+        self._seq = itertools.count()
+        self._idle_time = 0
+        self._firing: int | None = None
+        self._stop_requested = False
+        self.error: GuestError | None = None
+
+    # ---------------------------------------------------------------- time
+    def now(self) -> int:
+        """The current cycle: the running core's, or the scheduler's between runs."""
+        if self.running is not None:
+            return self.running.cycles
+        if self._firing is not None:
+            return self._firing
+        runnable = [c.cycles for c in self.cores if c.runnable]
+        return min(runnable) if runnable else self._idle_time
+
+    def seconds(self, cycles: int) -> float:
+        return cycles / self.frequency_hz
+
+    def cycles_for(self, seconds: float) -> int:
+        return round(seconds * self.frequency_hz)
+
+    # -------------------------------------------------------------- events
+    def schedule(self, time: int, action: Callable[[], None]) -> _Event:
+        """Run `action` at cycle `time` (never earlier than now + 0)."""
+        event = _Event(max(time, self.now()), next(self._seq), action)
+        heapq.heappush(self._events, event)
+        running = self.running
+        if running is not None and event.time < running.state.limit:
+            running.state.limit = event.time
+        return event
+
+    def cancel(self, event: object) -> None:
+        if isinstance(event, _Event):
+            event.cancelled = True
+
+    def post(self, action: Callable[[], None]) -> None:
+        """Apply an effect on another core one cycle after the current instruction began."""
+        self.schedule(self.now(), action)
+
+    def _next_event_time(self) -> int:
+        while self._events and self._events[0].cancelled:
+            heapq.heappop(self._events)
+        return self._events[0].time if self._events else NEVER
+
+    def _fire(self, time: int) -> None:
+        self._idle_time = max(self._idle_time, time)
+        self._firing = time
+        try:
+            while self._events and self._events[0].time <= time:
+                event = heapq.heappop(self._events)
+                if not event.cancelled:
+                    event.action()
+        finally:
+            self._firing = None
+
+    # ------------------------------------------------------- core callbacks
+    def sev(self, core: CortexM, at: int) -> None:
+        """A core executed SEV at cycle `at`: every core sees the event at `at + 1`."""
+        def deliver() -> None:
+            for other in self.cores:
+                if other is not core and not other.in_reset:
+                    other.signal_event()
+            for listener in self.sev_listeners:
+                listener(core, at)
+        core.event_register = True
+        self.schedule(at + 1, deliver)
+
+    def core_woke(self, core: CortexM) -> None:
+        """A sleeping core woke: it resumes at the current cycle."""
+        now = self.now() if self.running is not core else core.cycles
+        if core.cycles < now:
+            core.stall(now - core.cycles)
+        self.trace.record(core.cycles, core.name, "wake")
+
+    def core_halted(self, core: CortexM) -> None:
+        if self.error is None:
+            self.error = core.halted_error
+        if self.running is core:
+            core.request_stop()
+
+    def reset_requested(self, core: CortexM) -> None:
+        """AIRCR.SYSRESETREQ: the bench reports it rather than silently rebooting."""
+        core.halted_error = GuestError(
+            f"{core.name}: the guest requested a system reset (AIRCR.SYSRESETREQ) at cycle {core.cycles}")
+        self.core_halted(core)
+
+    def request_stop(self) -> None:
+        """Stop the run at the next instruction boundary (a console match, a user request)."""
+        self._stop_requested = True
+        if self.running is not None:
+            self.running.request_stop()
+
+    def symbolize(self, address: int) -> str | None:
+        for symbolizer in self.symbolizers:
+            name = symbolizer(address)
+            if name:
+                return name
+        return None
+
+    # ------------------------------------------------------------ scheduler
+    def run(self, until: int, stop: Callable[[], bool] | None = None) -> str:
+        """Advance until every core reached cycle `until`, `stop()` holds, or nothing can happen.
+
+        Returns "until", "stopped" or "idle" (all cores asleep or in reset and no event
+        pending: nothing can ever happen again). A guest fault raises GuestError.
+        """
+        self._stop_requested = False
+        while True:
+            if self.error is not None:
+                raise self.error
+            if self._stop_requested or (stop is not None and stop()):
+                return "stopped"
+            next_event = self._next_event_time()
+            runnable = [c for c in self.cores if c.runnable]
+            if not runnable:
+                if next_event == NEVER:
+                    return "idle"
+                if next_event > until:
+                    self._idle_time = max(self._idle_time, until)
+                    return "until"
+                self._fire(next_event)
+                continue
+            core = min(runnable, key=lambda c: (c.cycles, c.index))
+            if next_event <= core.cycles:
+                self._fire(next_event)
+                continue
+            if core.cycles >= until:
+                return "until"
+            limit = min(until, next_event)
+            others = [c.cycles for c in runnable if c is not core]
+            limit = min(limit, min(others) + 1) if others else min(limit, core.cycles + self.quantum)
+            self.running = core
+            try:
+                outcome = core.run(limit)
+            finally:
+                self.running = None
+            if outcome == SLEEPING and core.sleep is not None:
+                self._idle_time = max(self._idle_time, core.cycles)
+
+    def run_for(self, cycles: int, stop: Callable[[], bool] | None = None) -> str:
+        return self.run(self.now() + cycles, stop)
+
+    # ------------------------------------------------------------ reporting
+    def describe_cores(self) -> str:
+        """One line a core: where it is and what it is doing (for hang and idle reports)."""
+        parts = []
+        for core in self.cores:
+            if core.in_reset:
+                what = "held in reset"
+            elif core.halted_error is not None:
+                what = "halted"
+            else:
+                state = f"asleep in {core.sleep.upper()}" if core.sleep else "running"
+                symbol = self.symbolize(core.pc)
+                what = f"{state} at PC 0x{core.pc:08x}" + (f" ({symbol})" if symbol else "")
+            parts.append(f"{core.name} {what}, cycle {core.cycles}")
+        return "; ".join(parts)

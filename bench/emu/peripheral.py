@@ -1,0 +1,50 @@
+"""What a peripheral model is, and how interrupt lines reach a core's NVIC."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.emu.cortexm import CortexM
+    from bench.emu.machine import Machine
+
+
+class Peripheral:
+    """A memory-mapped device. Accesses carry the core that made them (cores share devices)."""
+
+    size = 0x1000
+
+    def read(self, core: CortexM, offset: int, size: int) -> int:
+        return 0
+
+    def write(self, core: CortexM, offset: int, size: int, value: int) -> None:
+        pass
+
+
+class IrqLine:
+    """A level-sensitive wire from a device output to one IRQ input of one core's NVIC.
+
+    A change made by the core that owns the NVIC applies at once (its own
+    instruction stream must see it); a change made while another core runs is an
+    effect on another core, so it is queued for the next cycle (Machine.post).
+    """
+
+    def __init__(self, machine: Machine, core: CortexM, irq: int) -> None:
+        self.machine = machine
+        self.core = core
+        self.irq = irq
+        self.level = False
+
+    def set(self, level: bool) -> None:
+        if level == self.level:
+            return
+        self.level = level
+        running = self.machine.running
+        if running is None or running is self.core:
+            self._apply(level)
+        else:
+            self.machine.post(lambda: self._apply(level))
+
+    def _apply(self, level: bool) -> None:
+        self.core.nvic.set_line(self.irq, level)
+        self.core.interrupts_changed()

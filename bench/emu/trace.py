@@ -1,0 +1,41 @@
+"""The engine's event trace: what happened, on which core, at which cycle.
+
+Why: the trace is the ground truth for non-intrusive measurement (IPI
+latency is read from it, not from guest code) and for determinism checks:
+two runs with the same inputs must give the same digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+
+class Trace:
+    """An append-only list of (cycle, core, kind, fields) records with a running digest."""
+
+    def __init__(self, keep: bool = True) -> None:
+        self.records: list[tuple[int, str, str, dict[str, Any]]] = []
+        self.keep = keep
+        self._hash = hashlib.sha256()
+        self.count = 0
+
+    def record(self, cycle: int, core: str, kind: str, **fields: Any) -> None:
+        line = f"{cycle} {core} {kind}" + "".join(f" {k}={fields[k]}" for k in sorted(fields))
+        self._hash.update(line.encode() + b"\n")
+        self.count += 1
+        if self.keep:
+            self.records.append((cycle, core, kind, fields))
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 over the canonical text of every record so far."""
+        return self._hash.hexdigest()
+
+    def write_jsonl(self, path: Path) -> None:
+        """One JSON object a line: cycle, core, kind and the record's fields."""
+        with path.open("w") as out:
+            for cycle, core, kind, fields in self.records:
+                out.write(json.dumps({"cycle": cycle, "core": core, "kind": kind, **fields}, sort_keys=True) + "\n")

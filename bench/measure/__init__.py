@@ -1,0 +1,1 @@
+"""Measurement: probes on engine events, statistics, reports."""

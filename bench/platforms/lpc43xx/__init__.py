@@ -1,0 +1,1 @@
+"""Peripheral models specific to the NXP LPC43xx family."""

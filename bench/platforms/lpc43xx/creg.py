@@ -1,0 +1,98 @@
+"""LPC43xx CREG (0x40043000): shadow memory maps and the inter-core event latches.
+
+Facts (LPC43xx user manual, mainline drivers): M4MEMMAP +0x100 and
+M0APPMEMMAP +0x404 select what each core sees at address 0 (4 KiB aligned);
+M4TXEVENT +0x130 latches the M4's SEV (TXEV) and drives the M0's IRQ 1 until
+software writes 0; M0TXEVENT +0x400 does the same from the M0 to the M4's IRQ 1.
+Other registers are kept as plain storage.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bench.emu.memory import PAGE
+from bench.emu.peripheral import IrqLine, Peripheral
+from bench.errors import BenchError
+
+if TYPE_CHECKING:
+    from bench.emu.cortexm import CortexM
+    from bench.emu.machine import Machine
+    from bench.emu.memory import Memory
+
+M4MEMMAP, M4TXEVENT, M0TXEVENT, M0APPMEMMAP = 0x100, 0x130, 0x400, 0x404
+
+
+class Lpc43xxCreg(Peripheral):
+    """The CREG block of an LPC43xx with an M0APP coprocessor."""
+
+    def __init__(self, machine: Machine, m4: CortexM, m0: CortexM, memories: list[Memory],
+                 m4_memmap: int = 0x1A000000) -> None:
+        self.machine = machine
+        self.m4, self.m0 = m4, m0
+        self.memories = memories
+        self.regs: dict[int, int] = {M4MEMMAP: m4_memmap, M0APPMEMMAP: 0x20000000}
+        self.to_m0: IrqLine | None = None  # M4TXEVENT output, wired to the M0's IRQ 1 by the .repl
+        self.to_m4: IrqLine | None = None  # M0TXEVENT output, wired to the M4's IRQ 1
+        self._shadow: dict[str, tuple[int, int]] = {}
+        machine.sev_listeners.append(self._on_sev)
+        self._map_shadow(m4, m4_memmap)
+        self._map_shadow(m0, self.regs[M0APPMEMMAP])
+
+    def ipi_routes(self) -> list[tuple[CortexM, CortexM, int]]:
+        """(sender, receiver, IRQ) for each SEV-driven inter-core interrupt (for probes)."""
+        routes = []
+        if self.to_m0 is not None:
+            routes.append((self.m4, self.m0, self.to_m0.irq))
+        if self.to_m4 is not None:
+            routes.append((self.m0, self.m4, self.to_m4.irq))
+        return routes
+
+    def _on_sev(self, core: CortexM, at: int) -> None:
+        if core is self.m4:
+            self.regs[M4TXEVENT] = 1
+            if self.to_m0 is not None:
+                self.to_m0.set(True)
+        elif core is self.m0:
+            self.regs[M0TXEVENT] = 1
+            if self.to_m4 is not None:
+                self.to_m4.set(True)
+
+    def _map_shadow(self, core: CortexM, base: int) -> None:
+        """Alias `base`.. at address 0 for `core` (the rest of the memory block that holds it)."""
+        if core.name in self._shadow:
+            core.unmap_ram(*self._shadow.pop(core.name))
+        for memory in self.memories:
+            if memory.contains(base):
+                size = (memory.end - base) // PAGE * PAGE
+                if size:
+                    core.map_ram(0, size, memory.host_address(base), memory.writable)
+                    self._shadow[core.name] = (0, size)
+                    core.flush_code_cache()
+                return
+        # A shadow pointing at no memory: accesses at 0 fault, as on the chip.
+
+    def read(self, core: CortexM, offset: int, size: int) -> int:
+        return self.regs.get(offset & ~3, 0)
+
+    def write(self, core: CortexM, offset: int, size: int, value: int) -> None:
+        offset &= ~3
+        if offset in (M4MEMMAP, M0APPMEMMAP):
+            value &= ~(PAGE - 1)
+            self.regs[offset] = value
+            target = self.m4 if offset == M4MEMMAP else self.m0
+            if target is core:
+                self._map_shadow(target, value)
+            else:
+                self.machine.post(lambda: self._map_shadow(target, value))
+            return
+        self.regs[offset] = value
+        if offset == M4TXEVENT and not value & 1 and self.to_m0 is not None:
+            self.to_m0.set(False)
+        elif offset == M0TXEVENT and not value & 1 and self.to_m4 is not None:
+            self.to_m4.set(False)
+
+
+def check_page_aligned(value: int, what: str) -> None:
+    if value % PAGE:
+        raise BenchError(f"{what} 0x{value:08x} must be 4 KiB aligned")
