@@ -11,8 +11,9 @@ TIMEOUT/EOF exceptions) so existing habits and helpers carry over.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Sequence, Union
+from typing import IO, Union
 
 import pexpect
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_missing_and_corrupt_images(tmp_path, capsys, platform):
 
 
 def test_malformed_platform_names_file_line_column(tmp_path, capsys, platform):
-    text = open(platform).read().replace("    size: 0xA000", "    size 0xA000", 1)
+    text = Path(platform).read_text().replace("    size: 0xA000", "    size 0xA000", 1)
     bad = tmp_path / "bad.repl"
     bad.write_text(text)
     code, err = _cli(capsys, "run", "ipi", "--platform", str(bad), "--artifacts", str(tmp_path / "a"))
@@ -74,7 +75,7 @@ def test_malformed_platform_names_file_line_column(tmp_path, capsys, platform):
 
 def test_unknown_type_and_attribute_are_refused(tmp_path, capsys, platform):
     bad = tmp_path / "typo.repl"
-    bad.write_text(open(platform).read().replace("wideRegisters: true\n    -> nvic_m4@26",
+    bad.write_text(Path(platform).read_text().replace("wideRegisters: true\n    -> nvic_m4@26",
                                                  "wideRegister: true\n    -> nvic_m4@26"))
     code, err = _cli(capsys, "run", "ipi", "--platform", str(bad), "--artifacts", str(tmp_path / "a"))
     assert code == 2 and "typo.repl:" in err and "unknown attribute(s) wideRegister" in err

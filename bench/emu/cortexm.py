@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import ctypes
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from unicorn import (
     UC_ARCH_ARM,
@@ -36,18 +37,15 @@ from unicorn import (
 from unicorn import arm_const as A
 
 from bench.emu import native
-from bench.emu.scs import DWT_BASE, DWT_SIZE, SCS_BASE, SCS_SIZE, SystemControlSpace
 from bench.emu.nvic import (
     BUSFAULT,
     HARDFAULT,
-    IRQ0,
-    PENDSV,
     SVCALL,
-    SYSTICK,
     USAGEFAULT,
     Nvic,
     exception_name,
 )
+from bench.emu.scs import DWT_BASE, DWT_SIZE, SCS_BASE, SCS_SIZE, SystemControlSpace
 from bench.errors import BenchError, GuestError
 
 if TYPE_CHECKING:
@@ -152,7 +150,8 @@ class CortexM:
         self.state.nregions = len(kept)
         self.state.last_region = 0
 
-    def map_mmio(self, base: int, size: int, read: Callable[[int, int], int], write: Callable[[int, int, int], None]) -> None:
+    def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
+                 write: Callable[[int, int, int], None]) -> None:
         """Map a peripheral window; callbacks get (offset, size[, value])."""
         self.uc.mmio_map(base, size, lambda uc, off, sz, ud: read(off, sz), None,
                          lambda uc, off, sz, val, ud: write(off, sz, val), None)
@@ -208,7 +207,8 @@ class CortexM:
         self.uc.reg_write(A.UC_ARM_REG_MSP, sp & ~3)
         self.uc.reg_write(A.UC_ARM_REG_LR, 0xFFFFFFFF)
         if not pc & 1:
-            raise GuestError(f"{self.name}: reset vector 0x{pc:08x} lacks the Thumb bit: the image at 0x{self.vtor:08x} "
+            raise GuestError(f"{self.name}: reset vector 0x{pc:08x} lacks the Thumb bit: "
+                             f"the image at 0x{self.vtor:08x} "
                              "is not a Cortex-M vector table")
         self.pc = pc & ~1
         self.cycles = max(self.cycles, at_cycle)
@@ -254,7 +254,7 @@ class CortexM:
     def _wakes(self, pending: int) -> bool:
         # WFI wakes on an exception that would preempt if PRIMASK were clear; so does WFE
         # (SEVONPEND widens WFE to any new pending interrupt).
-        primask, basepri, faultmask = self.masks()
+        _, basepri, faultmask = self.masks()
         if self.sleep == "wfe" and self.scr & 0x10:
             return True
         return self.nvic.preempts(pending, self.nvic.execution_priority(0, basepri, faultmask))
@@ -459,10 +459,8 @@ class CortexM:
                        f"(taking {exception_name(number)})", pc=return_address,
                        advice="the stack pointer or the vector table is outside RAM")
             return
-        if ipsr:
-            exc_return = EXC_RETURN_HANDLER
-        else:
-            exc_return = EXC_RETURN_THREAD_PSP if on_psp else EXC_RETURN_THREAD_MSP
+        thread_return = EXC_RETURN_THREAD_PSP if on_psp else EXC_RETURN_THREAD_MSP
+        exc_return = EXC_RETURN_HANDLER if ipsr else thread_return
         nzcv = self.reg(A.UC_ARM_REG_APSR_NZCV)
         # Order matters (facts: traps 3 and 4): IPSR first (banks SP), APSR to rebuild the
         # cached mode, then the stack pointers.
@@ -484,7 +482,8 @@ class CortexM:
         for callback in self.on_exception_entry:
             callback(self, number, self.cycles)
         if not vector & 1:
-            self._fault(HARDFAULT, 0, f"vector {number} ({exception_name(number)}) = 0x{vector:08x} lacks the Thumb bit")
+            self._fault(HARDFAULT, 0,
+                        f"vector {number} ({exception_name(number)}) = 0x{vector:08x} lacks the Thumb bit")
 
     def _exception_return(self, exc_return: int) -> None:
         """Exception return through an EXC_RETURN value: tail-chain or unstack."""

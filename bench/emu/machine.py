@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from bench.emu.cortexm import SLEEPING, CortexM
 from bench.emu.trace import Trace

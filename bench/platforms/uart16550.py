@@ -8,7 +8,8 @@ and raise the receive-data interrupt when enabled.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bench.emu.peripheral import IrqLine, Peripheral
 
