@@ -7,37 +7,22 @@ offending token, so each error test pins the exact prefix.
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-try:
-    from bench.platforms.repl import (
-        EMPTY,
-        EnumValue,
-        IrqConnection,
-        Location,
-        NewObject,
-        Reference,
-        ReplError,
-        load_repl,
-        parse_repl,
-    )
-except ModuleNotFoundError:  # run as `.venv/bin/pytest` without the project root on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from bench.platforms.repl import (
-        EMPTY,
-        EnumValue,
-        IrqConnection,
-        Location,
-        NewObject,
-        Reference,
-        ReplError,
-        load_repl,
-        parse_repl,
-    )
+from bench.platforms.repl import (
+    EMPTY,
+    EnumValue,
+    IrqConnection,
+    Location,
+    NewObject,
+    Reference,
+    ReplError,
+    load_repl,
+    parse_repl,
+)
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -147,7 +132,17 @@ def test_multicore_entries_and_order(multicore: Path) -> None:
     assert platform.files == [str(multicore), str(directory / "memories.repl"), str(directory / "core.repl")]
     # used files first (depth first, in 'using' order), then the file's own entries; sysbus last (first update)
     assert list(platform.entries) == [
-        "flash", "sram", "m0_cpu", "m0_nvic", "cpu_m4", "nvic_m4", "uart0", "exti", "gpioPortA", "timer1", "sysbus",
+        "flash",
+        "sram",
+        "m0_cpu",
+        "m0_nvic",
+        "cpu_m4",
+        "nvic_m4",
+        "uart0",
+        "exti",
+        "gpioPortA",
+        "timer1",
+        "sysbus",
     ]
     cpu = platform.entries["cpu_m4"]
     assert cpu.type == "CPU.CortexM"
@@ -198,9 +193,17 @@ def test_multicore_interrupts(multicore: Path) -> None:
 
     exti = [(c.source, c.destination, c.destination_line) for c in platform.entries["exti"].irqs]
     assert exti == [
-        (0, "nvic_m4", 6), (1, "nvic_m4", 7), (2, "nvic_m4", 8), (3, "nvic_m4", 9),
-        (4, "m0_nvic", 10), (5, "m0_nvic", 11), (4, "nvic_m4", 23), (5, "nvic_m4", 23),
-        (9, "nvic_m4", 40), (8, "nvic_m4", 41), (7, "nvic_m4", 42),
+        (0, "nvic_m4", 6),
+        (1, "nvic_m4", 7),
+        (2, "nvic_m4", 8),
+        (3, "nvic_m4", 9),
+        (4, "m0_nvic", 10),
+        (5, "m0_nvic", 11),
+        (4, "nvic_m4", 23),
+        (5, "nvic_m4", 23),
+        (9, "nvic_m4", 40),
+        (8, "nvic_m4", 41),
+        (7, "nvic_m4", 42),
     ]
     assert len(platform.entries["gpioPortA"].irqs) == 16
     assert platform.entries["gpioPortA"].attributes["invertedAFPins"] == [[5, 3], [7, 1, 3]]
@@ -293,7 +296,11 @@ def test_one_line_entries_and_registration_forms() -> None:
         """
     )
     entries = platform.entries
-    assert entries["cpu"].attributes == {"cpuType": "cortex-m33", "nvic": Reference("nvic", None), "enableTrustZone": True}
+    assert entries["cpu"].attributes == {
+        "cpuType": "cortex-m33",
+        "nvic": Reference("nvic", None),  # type: ignore[arg-type]
+        "enableTrustZone": True,
+    }
     point, multi = entries["nvic"].registrations
     assert (point.address, point.size, point.attributes["cpu"].name) == (0xE000E000, None, "cpu")
     assert (multi.address, multi.size, multi.attributes["region"]) == (0xE002E000, 0x1000, "NonSecure")
@@ -400,12 +407,25 @@ def test_irq_forms() -> None:
     )
     irqs = platform.entries["dev"].irqs
     assert irqs[0] == IrqConnection("IRQ", "nvic", 35, None)  # type: ignore[arg-type]
-    assert [(c.source, c.destination_line) for c in irqs[1:3]] == [("TriggerInterrupt", 26), ("CommutationInterrupt", 26)]
+    assert [(c.source, c.destination_line) for c in irqs[1:3]] == [
+        ("TriggerInterrupt", 26),
+        ("CommutationInterrupt", 26),
+    ]
     assert [(c.source, c.destination_line) for c in irqs[3:11]] == [
-        (0, 11), (1, 12), (2, 13), (3, 14), (4, 15), (5, 16), (6, 17), (7, 47),
+        (0, 11),
+        (1, 12),
+        (2, 13),
+        (3, 14),
+        (4, 15),
+        (5, 16),
+        (6, 17),
+        (7, 47),
     ]
     assert (irqs[11].source, irqs[11].destination, irqs[11].destination_index, irqs[11].destination_line) == (
-        16, "gic", 2, 32,
+        16,
+        "gic",
+        2,
+        32,
     )
 
 
@@ -456,7 +476,7 @@ SYNTAX_ERRORS = [
     ("garbage after value", "mem: M.X\n    size: 0x1000 0x2000\n", "2:18", "expected end of line after the attribute"),
     ("garbage after entry", "mem: M.X @ sysbus 0x1000 junk\n", "1:26", "after the entry"),
     ("garbage in braces", "mem: M.X { size: 1 2 }\n", "1:20", "expected ';' or '}'"),
-    ("unclosed brace", "mem: M.X { size: 1\n", "2:1", "'}' to close the '{' at t.repl:1:10"),
+    ("unclosed brace", "mem: M.X { size: 1\n", "1:19", "'}' to close the '{' at t.repl:1:10"),
     ("stray closing brace", "mem: M.X }\n", "1:10", "without a matching"),
     ("unexpected character", "mem: M.X\n    size: $x\n", "2:11", "unexpected character '$'"),
     ("range end before start", "mem: M.X @ sysbus <0x2000, 0x1000>\n", "1:28", "before its start"),
@@ -575,7 +595,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_invalid_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.repl"
-    path.write_bytes(b"a: X\n    name: \"caf\xe9\"\n")
+    path.write_bytes(b'a: X\n    name: "caf\xe9"\n')
     raises_at(f"{path}:2:15", load_repl, path)
 
 
@@ -583,3 +603,85 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
     source = "a: X\n    v: " + "[" * 500 + "]" * 500 + "\n"
     error = raises_at("t.repl:2:108", parse_repl, source, "t.repl")
     assert "nested" in error.message
+
+
+# Constructs copied in spirit from Renode's own platforms/cpus/stm32f4.repl.
+UPSTREAM_STYLE = """
+flash_controller: MTD.STM32F4_FlashController @ {
+        sysbus 0x40023C00;
+        sysbus new Bus.BusMultiRegistration { address: 0x1FFFC000; size: 0x100; region: "optionBytes" }
+    }
+    flash: flash
+
+flash: Memory.MappedMemory @ sysbus 0x08000000
+    size: 0x200000
+
+nvic: IRQControllers.NVIC @ sysbus 0xE000E000
+    priorityMask: 0xF0
+    systickFrequency: 72000000
+    IRQ -> cpu@0
+
+cpu: CPU.CortexM @ sysbus
+    cpuType: "cortex-m4"
+    nvic: nvic
+
+crc: CRC.STM32_CRC @ sysbus 0x40023000
+    series: STM32Series.F4
+
+nvicInput23: Miscellaneous.CombinedInput @ none
+    numberOfInputs: 5
+    -> nvic@23
+
+dma1: DMA.STM32DMA @ sysbus 0x40026000
+    [0-7] -> nvic@[11-17,47]
+
+spi2: SPI.STM32SPI @ sysbus 0x40003800
+    IRQ->nvic@36
+    DMAReceive->dma1@3
+
+timer1: Timers.STM32_Timer @ sysbus 0x40010000
+    [TriggerInterrupt, CommutationInterrupt] -> nvic@[26, 26]
+    frequency: 10000000
+
+gpioPortA: GPIOPort.STM32_GPIOPort @ sysbus <0x40020000, +0x400>
+    invertedAFPins: [[5, 3], [7, 1, 3]]
+    [0-4] -> nvicInput23@[0-4]
+
+timer1:
+    0 -> gpioPortA#08@01 | gpioPortA#07@01
+
+sysbus:
+    init:
+        ApplySVD @https://dl.antmicro.com/projects/renode/svd/STM32F40x.svd.gz
+        // FLASH and USB tags are required for CubeMX-based projects
+        Tag <0x50000010, 0x5000003f> "USB:RESET" 0x80000000
+"""
+
+
+def test_upstream_style_file() -> None:
+    platform = parse_repl(UPSTREAM_STYLE.lstrip("\n"), "stm32f4.repl")
+    platform.references_resolved()
+    controller = platform.entries["flash_controller"]
+    assert [(r.address, r.size) for r in controller.registrations] == [(0x40023C00, None), (0x1FFFC000, 0x100)]
+    assert controller.attributes == {"flash": Reference("flash", None)}  # type: ignore[arg-type]
+    assert platform.entries["crc"].attributes["series"] == EnumValue("STM32Series.F4")
+    assert platform.entries["nvicInput23"].registrations == []
+    assert [c.destination_line for c in platform.entries["dma1"].irqs] == [11, 12, 13, 14, 15, 16, 17, 47]
+    spi2 = platform.entries["spi2"].irqs
+    assert [(c.source, c.destination) for c in spi2] == [("IRQ", "nvic"), ("DMAReceive", "dma1")]
+    timer = platform.entries["timer1"]
+    assert [c.source for c in timer.irqs] == ["TriggerInterrupt", "CommutationInterrupt", 0, 0]
+    assert platform.entries["sysbus"].init[1] == 'Tag <0x50000010, 0x5000003f> "USB:RESET" 0x80000000'
+
+
+def test_broken_variants_raise_only_repl_errors() -> None:
+    """Cutting or dropping lines anywhere must give a ReplError or a platform, never another exception."""
+    lines = UPSTREAM_STYLE.lstrip("\n").splitlines(keepends=True)
+    for index in range(len(lines)):
+        cut = "".join(lines[:index]) + lines[index][: len(lines[index]) // 2]
+        dropped = "".join(lines[:index] + lines[index + 1 :])
+        for text in (cut, dropped):
+            try:
+                parse_repl(text, "cut.repl")
+            except ReplError as error:
+                assert str(error).startswith("cut.repl:")

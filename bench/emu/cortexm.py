@@ -128,6 +128,11 @@ class CortexM:
         self.fault_policy = "stop"  # "stop": a HardFault ends the run with an error; "deliver": run the handler
         self._intno: int | None = None
         self._unmapped: tuple[str, int, int] | None = None
+        self._mmio_aborted = False
+        self._cut = 0
+        self._replaying = False
+        self._emulating = False
+        self._lib = native.library()
         self.on_exception_entry: list[Callable[[CortexM, int, int], None]] = []
         self.on_exception_return: list[Callable[[CortexM, int, int], None]] = []
 
@@ -152,9 +157,29 @@ class CortexM:
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None]) -> None:
-        """Map a peripheral window; callbacks get (offset, size[, value])."""
-        self.uc.mmio_map(base, size, lambda uc, off, sz, ud: read(off, sz), None,
-                         lambda uc, off, sz, val, ud: write(off, sz, val), None)
+        """Map a peripheral window; callbacks get (offset, size[, value]).
+
+        During emulation the first access of an instruction is aborted (Unicorn restores the
+        state to the instruction's start when a callback stops it) and the engine replays that
+        one instruction with the access live: the device then runs at the exact cycle, and
+        whatever it triggers (an interrupt, an event for another core) takes effect right
+        after the instruction, not at the end of its translated block.
+        """
+        def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
+            if self._replaying or not self._emulating:
+                return read(offset, size)
+            self._mmio_aborted = True
+            uc.emu_stop()
+            return 0
+
+        def on_write(uc: Uc, offset: int, size: int, value: int, user_data: object) -> None:
+            if self._replaying or not self._emulating:
+                write(offset, size, value)
+                return
+            self._mmio_aborted = True
+            uc.emu_stop()
+
+        self.uc.mmio_map(base, size, on_read, None, on_write, None)
 
     def read32(self, address: int) -> int:
         return struct.unpack("<I", self.uc.mem_read(address, 4))[0]
@@ -267,10 +292,16 @@ class CortexM:
             self.sleep = None
             self.machine.core_woke(self)
 
-    def run(self, limit: int, until: int = UNTIL_NEVER) -> str:
-        """Run until the core's cycle count reaches `limit`, it sleeps, or it halts."""
+    def run(self, limit: int, until: int = UNTIL_NEVER, pause: int | None = None) -> str:
+        """Run until the cycle count reaches `limit` (exactly), it sleeps, halts, or reaches `until`.
+
+        `pause` (>= the current cycle) is a soft limit: the core stops at the first block
+        boundary past it. The scheduler uses it for its quantum, where no exact stop is needed.
+        """
         st = self.state
         st.limit = limit
+        st.soft_limit = limit if pause is None else min(pause, limit)
+        lib = self._lib
         while True:
             if self.in_reset or self.halted_error is not None:
                 return HALTED
@@ -278,47 +309,123 @@ class CortexM:
                 return SLEEPING
             if st.irq_hint:
                 self._take_pending_exception()
-            if st.count >= st.limit:
+                if self.halted_error is not None:
+                    continue
+            if st.count >= st.limit or st.count >= st.soft_limit:
                 return RAN_TO_LIMIT
-            st.reason = native.STOP_NONE
-            self._intno = None
-            self._unmapped = None
-            try:
-                self.uc.emu_start(self.pc | 1, until)
-            except UcError as exc:
-                self._on_emu_error(exc)
-                continue
-            if self._intno is not None:
-                self._handle_interrupt(self._intno)
-                continue
-            reason = st.reason
-            if reason == native.STOP_NONE:
-                self.pc = self.reg(A.UC_ARM_REG_PC)
-                if self.pc == until:
-                    return BREAKPOINT
-                # WFI executed natively would end up here; the hook stops before it, so this is unexpected.
-                continue
-            self.pc = st.stop_pc
-            if reason in (native.STOP_LIMIT, native.STOP_REQUEST):
-                continue
-            self._hint(reason, st.insn_size)
-            if self.sleep is not None:
-                return SLEEPING
+            if self.pc == until:
+                return BREAKPOINT
+            stop_at = until
+            if st.limit - st.count == 1:
+                # Exactly one instruction may run (lockstep): end the block after it, saving the
+                # stop-and-split round trip. A taken branch is caught by the next block's hook.
+                size = lib.bench_insn_size(ctypes.byref(st), self.pc)
+                if size:
+                    stop_at = self.pc + size
+            self._emulate(self.pc, stop_at)
 
-    def _hint(self, reason: int, size: int) -> None:
+    def _emulate(self, start: int, stop_at: int) -> None:
+        """One emu_start and the handling of why it returned."""
+        st = self.state
+        if not self._emu_start(start, stop_at):
+            return
+        if stop_at != UNTIL_NEVER and st.reason == native.STOP_SPLIT and st.stop_pc == start:
+            # Unicorn reuses a block already translated at `start` and ignores `until` (measured);
+            # the hook refused to run it whole, so drop it and let Unicorn translate one that ends
+            # at `stop_at`. Later runs through here reuse the short block for free.
+            self.uc.ctl_remove_cache(start, start + 2)
+            if not self._emu_start(start, stop_at):
+                return
+        if self._mmio_aborted:
+            # An MMIO access was aborted before it took effect: PC is exact at the accessing
+            # instruction. Recount to it, then run just that instruction with the access live, so
+            # the device sees the exact cycle and anything it asks for happens right after it.
+            pc = self.reg(A.UC_ARM_REG_PC)
+            self._recount(pc, faulted=False)
+            self.pc = pc
+            self._replay(pc)
+            return
+        if self._intno is not None:
+            self._handle_interrupt(self._intno)
+            return
+        reason = st.reason
+        if reason == native.STOP_NONE:
+            self.pc = self.reg(A.UC_ARM_REG_PC)
+            if stop_at == UNTIL_NEVER:
+                # A short block left by an earlier exact stop ends emulation where it was cut;
+                # drop it so this path runs at full speed again.
+                self.uc.ctl_remove_cache(self.pc - 2, self.pc)
+            return
+        self.pc = st.stop_pc
+        if reason == native.STOP_SPLIT:
+            self._emulate(st.stop_pc, st.split_addr)
+        elif reason == native.STOP_HINT:
+            self._hint(st.hint, st.insn_size)
+        elif reason == native.STOP_NOCODE:
+            self._halt(f"executing at 0x{self.pc:08x}, which is not RAM or flash", pc=self.pc,
+                       advice="a jump went astray (check function pointers and the vector table)")
+
+    def _emu_start(self, start: int, stop_at: int) -> bool:
+        """emu_start with the bookkeeping reset; False if it ended in an error (already handled)."""
+        st = self.state
+        st.reason = native.STOP_NONE
+        self._intno = None
+        self._unmapped = None
+        self._mmio_aborted = False
+        self._emulating = True
+        try:
+            self.uc.emu_start(start | 1, stop_at)
+        except UcError as exc:
+            self._emulating = False
+            self._on_emu_error(exc)
+            return False
+        finally:
+            self._emulating = False
+        return True
+
+    def _replay(self, pc: int) -> None:
+        """Run exactly the instruction at `pc` with its MMIO accesses live."""
+        st = self.state
+        saved = st.limit
+        st.limit = st.count + 1  # exactly one instruction, whatever block Unicorn has cached
+        self._cut = saved
+        self._replaying = True
+        try:
+            self._emulate(pc, pc + self._lib.bench_insn_size(ctypes.byref(st), pc))
+        finally:
+            self._replaying = False
+            st.limit = self._cut  # keep any cut the access caused (an event it scheduled)
+
+    def cut_limit(self, cycle: int) -> None:
+        """Something due at `cycle` concerns other cores: stop there at the latest."""
+        self.state.limit = min(self.state.limit, cycle)
+        self._cut = min(self._cut, cycle)
+
+    def _recount(self, pc: int, faulted: bool) -> None:
+        """The block in progress was left early at `pc`: count only what ran (plus a faulting instruction)."""
+        st = self.state
+        if st.block_addr <= pc < st.block_addr + st.block_size:
+            st.count = st.block_base + self._lib.bench_count_between(ctypes.byref(st), st.block_addr, pc) \
+                + (1 if faulted else 0)
+
+    def _hint(self, kind: int, size: int) -> None:
         """Give SEV/WFE/WFI/YIELD their architectural meaning at this exact cycle."""
+        if self.is_v7m and self.reg(A.UC_ARM_REG_XPSR) & 0x0600FC00:
+            self._halt(f"conditional hint instruction inside an IT block at PC 0x{self.pc:08x} is not supported "
+                       "by the engine", pc=self.pc, advice="use an unconditional SEV/WFI/WFE")
+            return
         at = self.cycles
         self.state.count += 1
         self.pc += size
-        if reason == native.STOP_SEV:
+        if kind == native.K_SEV:
             self.machine.trace.record(at, self.name, "sev", pc=self.pc - size)
             self.machine.sev(self, at)
-        elif reason == native.STOP_WFI:
+        elif kind == native.K_WFI:
             pending = self.nvic.highest_pending()
             if pending is None or not self._wakes_wfi(pending):
                 self.sleep = "wfi"
                 self.machine.trace.record(self.cycles, self.name, "sleep", pc=self.pc - size)
-        elif reason == native.STOP_WFE:
+        elif kind == native.K_WFE:
             if self.event_register:
                 self.event_register = False
             else:
@@ -347,6 +454,7 @@ class CortexM:
 
     def _on_emu_error(self, exc: UcError) -> None:
         pc = self.reg(A.UC_ARM_REG_PC)
+        self._recount(pc, faulted=True)
         if exc.errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED):
             kind, address, size = self._unmapped or ("access", 0, 0)
             if kind == "fetch" or exc.errno == UC_ERR_FETCH_UNMAPPED:
@@ -375,6 +483,8 @@ class CortexM:
             self._exception_return(pc | 1)  # PC read-back lacks the Thumb bit (facts: trap 11)
             return
         self.pc = pc
+        if intno != 2:
+            self._recount(pc, faulted=True)
         if intno == 2:  # SVC: PC is already past the instruction
             self._synchronous(SVCALL, "SVC")
         elif intno == 1:

@@ -85,9 +85,8 @@ class Machine:
         """Run `action` at cycle `time` (never earlier than now + 0)."""
         event = _Event(max(time, self.now()), next(self._seq), action)
         heapq.heappush(self._events, event)
-        running = self.running
-        if running is not None and event.time < running.state.limit:
-            running.state.limit = event.time
+        if self.running is not None:
+            self.running.cut_limit(event.time)
         return event
 
     def cancel(self, event: object) -> None:
@@ -189,10 +188,14 @@ class Machine:
                 return "until"
             limit = min(until, next_event)
             others = [c.cycles for c in runnable if c is not core]
-            limit = min(limit, min(others) + 1) if others else min(limit, core.cycles + self.quantum)
+            pause = None
+            if others:
+                limit = min(limit, min(others) + 1)
+            else:
+                pause = core.cycles + self.quantum  # a lone core may pause at any block boundary
             self.running = core
             try:
-                outcome = core.run(limit)
+                outcome = core.run(limit, pause=pause)
             finally:
                 self.running = None
             if outcome == SLEEPING and core.sleep is not None:

@@ -19,6 +19,7 @@ from unicorn import arm_const as A
 
 from bench.emu.cortexm import BREAKPOINT
 from bench.emu.elf import read_elf
+from bench.emu.machine import NEVER
 from bench.session import Session, firmware
 
 
@@ -33,7 +34,7 @@ def _engine(platform: str, rounds: int, quantum: int) -> tuple[int, float]:
         start = time.perf_counter()
         while True:
             machine.running = core
-            outcome = core.run(core.cycles + quantum, until=stop_at)
+            outcome = core.run(NEVER, until=stop_at, pause=core.cycles + quantum)
             machine.running = None
             if outcome == BREAKPOINT:
                 break

@@ -291,7 +291,7 @@ class Platform:
 
 
 Value: TypeAlias = (
-    int | float | str | bool | None | Reference | EnumValue | NewObject | Empty | tuple[int, int] | list["Value"]
+    int | float | str | bool | Reference | EnumValue | NewObject | Empty | tuple[int, int] | list["Value"] | None
 )
 
 
@@ -379,7 +379,8 @@ class _Lexer:
                     for _ in range(self.level):
                         yield self._emit(self._virtual("RBRACE", "", self.last_end))
                     self.level = 0
-                yield self._emit(_Token("EOF", "", self.loc(len(text))))
+                # reported where the text ends, right after the last token, like a missing ';' or '}'
+                yield self._emit(_Token("EOF", "", self.last_end))
                 return
             if text[self.pos] == "\n":
                 self.pos += 1
@@ -589,13 +590,12 @@ class _Lexer:
             self.last_end = self.loc(self.pos)
         elif self.pos >= len(text) or text[self.pos] == "\n":
             if self.depth:
-                raise self.error(f"expected '{{' after '{keyword}:' (inside braces write {{ statement; statement }})",
-                                 self.pos)
+                raise self.error(
+                    f"expected '{{' after '{keyword}:' (inside braces write {{ statement; statement }})", self.pos
+                )
             lines = self._indented_statements(colon, keyword)
         else:
-            raise self.error(
-                f"expected '{{' or an indented block of monitor statements after '{keyword}:'", self.pos
-            )
+            raise self.error(f"expected '{{' or an indented block of monitor statements after '{keyword}:'", self.pos)
         return _Token("MONITOR", "", colon.location, lines)
 
     def _indented_statements(self, colon: _Token, keyword: str) -> list[str]:
@@ -1011,7 +1011,7 @@ class _Parser:
                     f"but {len(lines)} destination number(s)",
                     destination.location,
                 )
-            for source, line in zip(sources, lines):
+            for source, line in zip(sources, lines, strict=True):
                 assert isinstance(line, int)
                 connections.append(IrqConnection(source, destination.text, line, destination.location, index))
             if not self._is("PIPE"):
@@ -1210,8 +1210,9 @@ def _prefix_value(value: Value, prefix: str) -> Value:
 
 def _prefix_irqs(irqs: list[IrqConnection], prefix: str) -> list[IrqConnection]:
     return [
-        IrqConnection(c.source, _prefixed_name(c.destination, prefix), c.destination_line, c.location,
-                      c.destination_index)
+        IrqConnection(
+            c.source, _prefixed_name(c.destination, prefix), c.destination_line, c.location, c.destination_index
+        )
         for c in irqs
     ]
 
@@ -1324,8 +1325,7 @@ class _Loader:
         for candidate in candidates:
             if os.path.isfile(candidate):
                 return candidate
-        raise ReplError(f"included file '{using.path}' not found (looked for {', '.join(candidates)})",
-                        using.location)
+        raise ReplError(f"included file '{using.path}' not found (looked for {', '.join(candidates)})", using.location)
 
     def platform(self) -> Platform:
         created: dict[str, _EntryAst] = {}
@@ -1357,7 +1357,10 @@ class _Loader:
                 )
             groups.setdefault(record.name, []).append(record)
 
-        order = [r.name for r in self.records if r.type is not None or r is groups[r.name][0] and r.name not in created]
+        # creation order; a built-in name (sysbus) takes the place of its first update
+        order = [
+            r.name for r in self.records if r.type is not None or (r.name not in created and r is groups[r.name][0])
+        ]
         return Platform({name: _merge(name, created.get(name), groups[name]) for name in order}, list(self.files))
 
 

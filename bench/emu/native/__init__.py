@@ -1,8 +1,8 @@
-"""Build and load the native instruction hook (corehook.c).
+"""Build and load the native block hook (corehook.c).
 
 Why a C hook: exact instruction counting, SEV/WFE/WFI trapping and unmask
-detection must run before every guest instruction; in Python that costs ~1 us
-an instruction, in C a few ns. The library is compiled once per source and
+detection must run before every translated block; in Python a hook costs
+microseconds, in C nanoseconds. The library is compiled once per source and
 Unicorn version into the user cache (``~/.cache/amp-bench/native/<hash>``) with
 the host C compiler and Unicorn's own headers, and loaded with ctypes.
 """
@@ -25,14 +25,9 @@ from bench.errors import BenchError
 SOURCE = Path(__file__).with_name("corehook.c")
 MAX_REGIONS = 32
 
-# Stop reasons, mirrored from enum stop_reason in corehook.c.
-STOP_NONE = 0
-STOP_LIMIT = 1
-STOP_SEV = 2
-STOP_WFE = 3
-STOP_WFI = 4
-STOP_YIELD = 5
-STOP_REQUEST = 6
+# Stop reasons and instruction kinds, mirrored from corehook.c.
+STOP_NONE, STOP_LIMIT, STOP_HINT, STOP_SPLIT, STOP_REQUEST, STOP_NOCODE = range(6)
+K_PLAIN, K_SEV, K_WFE, K_WFI, K_YIELD, K_UNMASK = range(6)
 
 
 class Region(ctypes.Structure):
@@ -45,11 +40,17 @@ class CoreState(ctypes.Structure):
     _fields_ = [
         ("count", ctypes.c_uint64),
         ("limit", ctypes.c_uint64),
+        ("soft_limit", ctypes.c_uint64),
         ("stop_pc", ctypes.c_uint64),
+        ("split_addr", ctypes.c_uint64),
+        ("block_base", ctypes.c_uint64),
+        ("block_addr", ctypes.c_uint64),
+        ("block_size", ctypes.c_uint32),
         ("reason", ctypes.c_uint32),
+        ("hint", ctypes.c_uint32),
+        ("insn_size", ctypes.c_uint32),
         ("stop_next", ctypes.c_uint32),
         ("irq_hint", ctypes.c_uint32),
-        ("insn_size", ctypes.c_uint32),
         ("nregions", ctypes.c_uint32),
         ("last_region", ctypes.c_uint32),
         ("emu_stop", ctypes.c_void_p),
@@ -105,4 +106,8 @@ def library() -> ctypes.CDLL:
     lib = ctypes.CDLL(str(path))
     lib.bench_attach.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState), ctypes.POINTER(ctypes.c_size_t)]
     lib.bench_attach.restype = ctypes.c_int
+    lib.bench_count_between.argtypes = [ctypes.POINTER(CoreState), ctypes.c_uint64, ctypes.c_uint64]
+    lib.bench_count_between.restype = ctypes.c_uint64
+    lib.bench_insn_size.argtypes = [ctypes.POINTER(CoreState), ctypes.c_uint64]
+    lib.bench_insn_size.restype = ctypes.c_uint32
     return lib

@@ -1,23 +1,32 @@
 /*
- * Native per-instruction hook for the bench's Cortex-M cores.
+ * Native block hook for the bench's Cortex-M cores.
  *
- * Why native: Unicorn has no exact instruction counter (its `count=` overshoots
- * across IT blocks and is not exposed), SEV is a silent NOP with no hook, and a
- * pending interrupt must be noticed the instant software unmasks it.  A Python
- * UC_HOOK_CODE callback would cost ~1 us per instruction; this one costs a few ns.
+ * Why native, and why per block: Unicorn has no exact instruction counter
+ * (its `count=` overshoots across IT blocks and is not exposed), SEV is a
+ * silent NOP with no hook, and a pending interrupt must be noticed the
+ * instant software unmasks it. A per-instruction UC_HOOK_CODE costs more than
+ * half of Unicorn's throughput (measured: the helper call alone); a block hook
+ * runs once per translated block (~12 instructions on compiled C).
  *
- * The hook runs before every instruction.  It
- *   - counts retired instructions exactly (`count`), the core's virtual time;
- *   - stops the core before the instruction that would run past `limit`;
- *   - stops the core *before* hint instructions (SEV, WFE, WFI, YIELD) so the
- *     engine can give them their architectural meaning at an exact time;
- *   - after an instruction that may unmask interrupts (CPSIE, MSR PRIMASK/
- *     BASEPRI/FAULTMASK) while the engine says an exception is pending,
- *     stops before the next instruction so the engine can take it;
- *   - stops before the next instruction when the engine asks (`stop_next`),
- *     e.g. after an MMIO write that pended an interrupt.
- * An instruction the hook stops before is not executed and not counted:
- * Unicorn checks the exit request right after the hook returns.
+ * The hook runs before a block executes; stopping there means none of the
+ * block runs (Unicorn checks the exit request at the start of every block).
+ * It decodes the block's Thumb instructions from host memory and
+ *   - counts them (`count`, the core's virtual time) when the whole block may run;
+ *   - stops before the block once `soft_limit` is reached (the scheduler's
+ *     quantum: where a lone core pauses changes nothing, so no exact split);
+ *   - if the block holds a hint (SEV, WFE, WFI, YIELD) or would run past
+ *     `limit`, stops before it and asks the engine to run only the first part:
+ *     reason SPLIT with `split_addr`, which the engine passes as emu_start's
+ *     `until` (Unicorn then translates a block that ends there);
+ *   - stops before a hint at the start of a block (reason HINT) so the engine
+ *     gives it its architectural meaning at an exact cycle;
+ *   - after a block ending in CPSIE or MSR PRIMASK/BASEPRI/FAULTMASK (QEMU
+ *     ends blocks there) while the engine says an exception is pending, stops
+ *     before the next block so the engine can take it;
+ *   - stops before the next block when the engine asks (`stop_next`).
+ * Every instruction of a block counts one cycle, condition-failed ones too.
+ * When a block is left early (a fault, an aborted MMIO access), the engine
+ * recounts from `block_addr`/`block_base` with bench_count_between().
  */
 #include <stdint.h>
 #include <unicorn/unicorn.h>
@@ -27,12 +36,13 @@
 enum stop_reason {
     STOP_NONE = 0,
     STOP_LIMIT = 1,
-    STOP_SEV = 2,
-    STOP_WFE = 3,
-    STOP_WFI = 4,
-    STOP_YIELD = 5,
-    STOP_REQUEST = 6,
+    STOP_HINT = 2,
+    STOP_SPLIT = 3,
+    STOP_REQUEST = 4,
+    STOP_NOCODE = 5,
 };
+
+enum insn_kind { K_PLAIN = 0, K_SEV = 1, K_WFE = 2, K_WFI = 3, K_YIELD = 4, K_UNMASK = 5 };
 
 typedef struct {
     uint64_t base;
@@ -41,27 +51,33 @@ typedef struct {
 } bench_region_t;
 
 typedef struct {
-    uint64_t count;      /* instructions retired by this core */
-    uint64_t limit;      /* never retire more than this many */
-    uint64_t stop_pc;    /* address of the instruction the core stopped before */
-    uint32_t reason;     /* enum stop_reason of the last stop */
-    uint32_t stop_next;  /* engine request: stop before the next instruction */
-    uint32_t irq_hint;   /* engine: an enabled exception is pending (maybe masked) */
-    uint32_t insn_size;  /* size of the instruction the core stopped before */
-    uint32_t nregions;   /* host-backed memory for opcode peeking */
+    uint64_t count;       /* cycles: instructions retired plus stalls the engine adds */
+    uint64_t limit;       /* never retire an instruction at or past this count (exact) */
+    uint64_t soft_limit;  /* stop at the first block boundary at or past this count */
+    uint64_t stop_pc;     /* address the core stopped before */
+    uint64_t split_addr;  /* STOP_SPLIT: run from stop_pc until this address */
+    uint64_t block_base;  /* count before the block that is executing */
+    uint64_t block_addr;  /* start of that block */
+    uint32_t block_size;  /* its size in bytes */
+    uint32_t reason;      /* enum stop_reason of the last stop */
+    uint32_t hint;        /* STOP_HINT: enum insn_kind of the hint */
+    uint32_t insn_size;   /* STOP_HINT: size of the hint instruction */
+    uint32_t stop_next;   /* engine request: stop before the next block */
+    uint32_t irq_hint;    /* engine: an enabled exception is pending (maybe masked) */
+    uint32_t nregions;    /* host-backed memory for decoding */
     uint32_t last_region;
     uc_err (*emu_stop)(uc_engine *);
     bench_region_t regions[BENCH_MAX_REGIONS];
 } bench_core_state_t;
 
-static inline const uint8_t *peek(bench_core_state_t *st, uint64_t addr)
+static inline const uint8_t *peek(bench_core_state_t *st, uint64_t addr, uint64_t len)
 {
     bench_region_t *r = &st->regions[st->last_region];
-    if (addr - r->base < r->size)
+    if (addr - r->base < r->size && addr + len - r->base <= r->size)
         return r->host + (addr - r->base);
     for (uint32_t i = 0; i < st->nregions; i++) {
         r = &st->regions[i];
-        if (addr - r->base < r->size) {
+        if (addr - r->base < r->size && addr + len - r->base <= r->size) {
             st->last_region = i;
             return r->host + (addr - r->base);
         }
@@ -69,67 +85,131 @@ static inline const uint8_t *peek(bench_core_state_t *st, uint64_t addr)
     return 0;
 }
 
-static inline void stop(uc_engine *uc, bench_core_state_t *st, uint32_t reason, uint64_t addr, uint32_t size)
+static inline uint32_t insn_size(uint16_t hw)
+{
+    return (hw >> 11) >= 0x1D ? 4 : 2;
+}
+
+static inline uint32_t classify(const uint8_t *p, uint32_t size)
+{
+    uint16_t hw = (uint16_t)(p[0] | (p[1] << 8));
+    if (size == 2) {
+        /* 16-bit hints: 1011 1111 op 0000 (op != 0); IT has a non-zero low nibble. */
+        switch (hw) {
+        case 0xBF40: return K_SEV;
+        case 0xBF20: return K_WFE;
+        case 0xBF30: return K_WFI;
+        case 0xBF10: return K_YIELD;
+        default: break;
+        }
+        if ((hw & 0xFFF8) == 0xB660)  /* CPSIE with i and/or f */
+            return K_UNMASK;
+        return K_PLAIN;
+    }
+    uint16_t hw2 = (uint16_t)(p[2] | (p[3] << 8));
+    if (hw == 0xF3AF && (hw2 & 0xFF00) == 0x8000) {
+        switch (hw2 & 0xFF) {
+        case 4: return K_SEV;
+        case 2: return K_WFE;
+        case 3: return K_WFI;
+        case 1: return K_YIELD;
+        default: return K_PLAIN;
+        }
+    }
+    if ((hw & 0xFFF0) == 0xF380 && (hw2 & 0xFF00) == 0x8800) {
+        uint32_t sysm = hw2 & 0xFF;  /* PRIMASK, BASEPRI, BASEPRI_MAX, FAULTMASK */
+        if (sysm >= 0x10 && sysm <= 0x13)
+            return K_UNMASK;
+    }
+    return K_PLAIN;
+}
+
+static inline void stop(uc_engine *uc, bench_core_state_t *st, uint32_t reason, uint64_t addr)
 {
     st->reason = reason;
     st->stop_pc = addr;
-    st->insn_size = size;
     st->emu_stop(uc);
 }
 
-void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
 
     if (st->stop_next) {
         st->stop_next = 0;
-        stop(uc, st, STOP_REQUEST, addr, size);
+        stop(uc, st, STOP_REQUEST, addr);
         return;
     }
-    if (st->count >= st->limit) {
-        stop(uc, st, STOP_LIMIT, addr, size);
+    if (st->count >= st->soft_limit) {
+        stop(uc, st, STOP_LIMIT, addr);
         return;
     }
-    const uint8_t *p = peek(st, addr);
-    if (p) {
-        uint16_t hw = (uint16_t)(p[0] | (p[1] << 8));
-        if (size == 2) {
-            /* 16-bit hints: 1011 1111 op 0000 (op != 0); IT has a non-zero low nibble. */
-            if ((hw & 0xFF0F) == 0xBF00 && hw != 0xBF00) {
-                switch (hw) {
-                case 0xBF40: stop(uc, st, STOP_SEV, addr, size); return;
-                case 0xBF20: stop(uc, st, STOP_WFE, addr, size); return;
-                case 0xBF30: stop(uc, st, STOP_WFI, addr, size); return;
-                case 0xBF10: stop(uc, st, STOP_YIELD, addr, size); return;
-                default: break;
+    const uint8_t *p = peek(st, addr, size);
+    if (!p) {
+        stop(uc, st, STOP_NOCODE, addr);
+        return;
+    }
+    uint64_t allowed = st->limit > st->count ? st->limit - st->count : 0;
+    uint64_t n = 0;
+    uint32_t off = 0, last = K_PLAIN;
+    while (off < size) {
+        uint32_t isz = insn_size((uint16_t)(p[off] | (p[off + 1] << 8)));
+        if (off + isz > size)
+            break;
+        uint32_t kind = classify(p + off, isz);
+        if (n == allowed || (kind != K_PLAIN && kind != K_UNMASK)) {
+            if (n == 0) {
+                if (allowed == 0) {
+                    stop(uc, st, STOP_LIMIT, addr);
+                } else {
+                    st->hint = kind;
+                    st->insn_size = isz;
+                    stop(uc, st, STOP_HINT, addr);
                 }
-            } else if ((hw & 0xFFF8) == 0xB660 && st->irq_hint) {
-                /* CPSIE i/f: the pending exception may be taken after it. */
-                st->stop_next = 1;
+            } else {
+                st->split_addr = addr + off;
+                stop(uc, st, STOP_SPLIT, addr);
             }
-        } else if (size == 4) {
-            uint16_t hw2 = (uint16_t)(p[2] | (p[3] << 8));
-            if (hw == 0xF3AF && (hw2 & 0xFF00) == 0x8000) {
-                switch (hw2 & 0xFF) {
-                case 4: stop(uc, st, STOP_SEV, addr, size); return;
-                case 2: stop(uc, st, STOP_WFE, addr, size); return;
-                case 3: stop(uc, st, STOP_WFI, addr, size); return;
-                case 1: stop(uc, st, STOP_YIELD, addr, size); return;
-                default: break;
-                }
-            } else if ((hw & 0xFFF0) == 0xF380 && (hw2 & 0xFF00) == 0x8800 && st->irq_hint) {
-                uint32_t sysm = hw2 & 0xFF;
-                if (sysm >= 0x10 && sysm <= 0x13)  /* PRIMASK, BASEPRI, BASEPRI_MAX, FAULTMASK */
-                    st->stop_next = 1;
-            }
+            return;
         }
+        last = kind;
+        n++;
+        off += isz;
     }
-    st->count++;
+    st->block_base = st->count;
+    st->block_addr = addr;
+    st->block_size = size;
+    st->count += n;
+    if (last == K_UNMASK && st->irq_hint)
+        st->stop_next = 1;
+}
+
+/* Instructions from `from` up to (not including) `to`, decoding Thumb sizes. */
+uint64_t bench_count_between(bench_core_state_t *st, uint64_t from, uint64_t to)
+{
+    if (to <= from)
+        return 0;
+    const uint8_t *p = peek(st, from, to - from);
+    if (!p)
+        return 0;
+    uint64_t n = 0, off = 0;
+    while (from + off < to) {
+        off += insn_size((uint16_t)(p[off] | (p[off + 1] << 8)));
+        n++;
+    }
+    return n;
+}
+
+/* Size in bytes of the instruction at `addr` (0 if it is not in host memory). */
+uint32_t bench_insn_size(bench_core_state_t *st, uint64_t addr)
+{
+    const uint8_t *p = peek(st, addr, 2);
+    return p ? insn_size((uint16_t)(p[0] | (p[1] << 8))) : 0;
 }
 
 /* Install the hook on `uc`; returns the uc_err of uc_hook_add. */
 int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle)
 {
     st->emu_stop = uc_emu_stop;
-    return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0);
+    return uc_hook_add(uc, handle, UC_HOOK_BLOCK, (void *)bench_hook_block, st, 1, 0);
 }
