@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -45,6 +46,7 @@ from bench.emu.nvic import (
     Nvic,
     exception_name,
 )
+from bench.emu.registers import Registers
 from bench.emu.scs import DWT_BASE, DWT_SIZE, SCS_BASE, SCS_SIZE, SystemControlSpace
 from bench.errors import BenchError, GuestError
 
@@ -92,18 +94,23 @@ class CortexM:
         self.index = index
         self.machine = machine
         self.is_v7m = config.model != "cortex-m0"
-        self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
-        self.uc.ctl_set_cpu_model(MODELS[config.model])  # before anything else (facts: trap 1)
         self.state = native.CoreState()
         self.state.limit = 0
-        self._hook_handle = ctypes.c_size_t()
-        err = native.library().bench_attach(self.uc._uch, ctypes.byref(self.state), ctypes.byref(self._hook_handle))
-        if err:
-            raise BenchError(f"{self.name}: cannot install the instruction hook (unicorn error {err})")
-        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
-        self.uc.hook_add(
-            UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED, self._on_unmapped
-        )
+        self._hook_handles: list[ctypes.c_size_t] = []
+        self._regs_of: dict[Uc, Registers] = {}
+        # Two Unicorn instances share the core's state: `fast` counts per translated block and
+        # runs a lone core at full speed; `precise` counts per instruction and runs cores in
+        # lockstep. Registers move between them when the scheduler changes mode.
+        self._fast = self._new_unicorn(precise=False)
+        self._precise = self._new_unicorn(precise=True)
+        self.uc = self._fast
+        self.regs = self._regs_of[self._fast]
+        self.precise = False
+        self._mmio_aborted = False
+        self._replaying = False
+        self._emulating = False
+        self._exec_crcs: dict[int, int] = {}
+        self.state.last_exec_page = self.state.last_written_page = 0xFFFFFFFF
         self.nvic = Nvic(config.num_irqs, config.priority_bits, has_basepri=self.is_v7m)
         self.scs = SystemControlSpace(self)
         self.map_mmio(SCS_BASE, SCS_SIZE, lambda off, sz: self.scs.read(off, sz),
@@ -128,19 +135,35 @@ class CortexM:
         self.fault_policy = "stop"  # "stop": a HardFault ends the run with an error; "deliver": run the handler
         self._intno: int | None = None
         self._unmapped: tuple[str, int, int] | None = None
-        self._mmio_aborted = False
         self._cut = 0
-        self._replaying = False
-        self._emulating = False
         self._lib = native.library()
         self.on_exception_entry: list[Callable[[CortexM, int, int], None]] = []
         self.on_exception_return: list[Callable[[CortexM, int, int], None]] = []
+
+    def _new_unicorn(self, precise: bool) -> Uc:
+        uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
+        uc.ctl_set_cpu_model(MODELS[self.config.model])  # before anything else (facts: trap 1)
+        handle = ctypes.c_size_t()
+        err = native.library().bench_attach(uc._uch, ctypes.byref(self.state), ctypes.byref(handle), int(precise))
+        if err:
+            raise BenchError(f"{self.name}: cannot install the native hook (unicorn error {err})")
+        self._hook_handles.append(handle)
+        self._regs_of[uc] = Registers(uc)
+        uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
+                    self._on_unmapped)
+        return uc
+
+    @property
+    def _instances(self) -> tuple[Uc, Uc]:
+        return (self._fast, self._precise)
 
     # ----------------------------------------------------------------- memory
     def map_ram(self, base: int, size: int, host: int, writable: bool) -> None:
         """Map host memory; it is also registered for the hook's opcode peeking."""
         perms = 7 if writable else 5  # UC_PROT_READ|WRITE|EXEC or READ|EXEC
-        self.uc.mem_map_ptr(base, size, perms, host)
+        for uc in self._instances:
+            uc.mem_map_ptr(base, size, perms, host)
         n = self.state.nregions
         if n >= native.MAX_REGIONS:
             raise BenchError(f"{self.name}: too many memory regions")
@@ -148,7 +171,8 @@ class CortexM:
         self.state.nregions = n + 1
 
     def unmap_ram(self, base: int, size: int) -> None:
-        self.uc.mem_unmap(base, size)
+        for uc in self._instances:
+            uc.mem_unmap(base, size)
         kept = [(r.base, r.size, r.host) for r in self.state.regions[: self.state.nregions] if r.base != base]
         for i, (b, s, h) in enumerate(kept):
             self.state.regions[i].base, self.state.regions[i].size, self.state.regions[i].host = b, s, h
@@ -166,27 +190,29 @@ class CortexM:
         after the instruction, not at the end of its translated block.
         """
         def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
-            if self._replaying or not self._emulating:
+            if self._replaying or not self._emulating or self.precise:
                 return read(offset, size)
             self._mmio_aborted = True
             uc.emu_stop()
             return 0
 
         def on_write(uc: Uc, offset: int, size: int, value: int, user_data: object) -> None:
-            if self._replaying or not self._emulating:
+            if self._replaying or not self._emulating or self.precise:
                 write(offset, size, value)
                 return
             self._mmio_aborted = True
             uc.emu_stop()
 
-        self.uc.mmio_map(base, size, on_read, None, on_write, None)
+        for uc in self._instances:
+            uc.mmio_map(base, size, on_read, None, on_write, None)
 
     def read32(self, address: int) -> int:
         return struct.unpack("<I", self.uc.mem_read(address, 4))[0]
 
     def flush_code_cache(self) -> None:
         """Another core wrote code this core may run (facts: trap 10)."""
-        self.uc.ctl_flush_tb()
+        for uc in self._instances:
+            uc.ctl_flush_tb()
 
     # ------------------------------------------------------------------- time
     @property
@@ -220,17 +246,17 @@ class CortexM:
         self.scs.reset()
         self.vtor, self.scr, self.shcsr, self.cfsr, self.hfsr = 0, 0, 0, 0, 0
         self.event_register = False
-        self.uc.ctl_flush_tb()
+        self.flush_code_cache()
         try:
             sp, pc = self.read32(self.vtor), self.read32(self.vtor + 4)
         except UcError as exc:
             raise GuestError(f"{self.name}: cannot read the reset vector at 0x{self.vtor:08x}: {exc}; "
                              "is an image loaded where the core boots?") from None
-        self.uc.reg_write(A.UC_ARM_REG_IPSR, 0)
-        self.uc.reg_write(A.UC_ARM_REG_CONTROL, 0)
-        self.uc.reg_write(A.UC_ARM_REG_PRIMASK, 0)
-        self.uc.reg_write(A.UC_ARM_REG_MSP, sp & ~3)
-        self.uc.reg_write(A.UC_ARM_REG_LR, 0xFFFFFFFF)
+        self.regs.set(A.UC_ARM_REG_IPSR, 0)
+        self.regs.set(A.UC_ARM_REG_CONTROL, 0)
+        self.regs.set(A.UC_ARM_REG_PRIMASK, 0)
+        self.regs.set(A.UC_ARM_REG_MSP, sp & ~3)
+        self.regs.set(A.UC_ARM_REG_LR, 0xFFFFFFFF)
         if not pc & 1:
             raise GuestError(f"{self.name}: reset vector 0x{pc:08x} lacks the Thumb bit: "
                              f"the image at 0x{self.vtor:08x} "
@@ -244,7 +270,7 @@ class CortexM:
 
     # -------------------------------------------------------------- registers
     def reg(self, reg_id: int) -> int:
-        return self.uc.reg_read(reg_id)
+        return self.regs.get(reg_id)
 
     def reg_ipsr(self) -> int:
         return self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
@@ -292,12 +318,14 @@ class CortexM:
             self.sleep = None
             self.machine.core_woke(self)
 
-    def run(self, limit: int, until: int = UNTIL_NEVER, pause: int | None = None) -> str:
+    def run(self, limit: int, until: int = UNTIL_NEVER, pause: int | None = None, precise: bool = False) -> str:
         """Run until the cycle count reaches `limit` (exactly), it sleeps, halts, or reaches `until`.
 
         `pause` (>= the current cycle) is a soft limit: the core stops at the first block
         boundary past it. The scheduler uses it for its quantum, where no exact stop is needed.
+        `precise` runs on the per-instruction instance (for lockstep with other cores).
         """
+        self._select(precise)
         st = self.state
         st.limit = limit
         st.soft_limit = limit if pause is None else min(pause, limit)
@@ -316,7 +344,7 @@ class CortexM:
             if self.pc == until:
                 return BREAKPOINT
             stop_at = until
-            if st.limit - st.count == 1:
+            if not self.precise and st.limit - st.count == 1:
                 # Exactly one instruction may run (lockstep): end the block after it, saving the
                 # stop-and-split round trip. A taken branch is caught by the next block's hook.
                 size = lib.bench_insn_size(ctypes.byref(st), self.pc)
@@ -327,6 +355,8 @@ class CortexM:
     def _emulate(self, start: int, stop_at: int) -> None:
         """One emu_start and the handling of why it returned."""
         st = self.state
+        if self.precise:
+            st.prev_end = start  # the hook counts skipped IT-block instructions from here
         if not self._emu_start(start, stop_at):
             return
         if stop_at != UNTIL_NEVER and st.reason == native.STOP_SPLIT and st.stop_pc == start:
@@ -351,7 +381,7 @@ class CortexM:
         reason = st.reason
         if reason == native.STOP_NONE:
             self.pc = self.reg(A.UC_ARM_REG_PC)
-            if stop_at == UNTIL_NEVER:
+            if stop_at == UNTIL_NEVER and not self.precise:
                 # A short block left by an earlier exact stop ends emulation where it was cut;
                 # drop it so this path runs at full speed again.
                 self.uc.ctl_remove_cache(self.pc - 2, self.pc)
@@ -395,6 +425,43 @@ class CortexM:
         finally:
             self._replaying = False
             st.limit = self._cut  # keep any cut the access caused (an event it scheduled)
+
+    def _select(self, precise: bool) -> None:
+        """Switch between the fast and the precise instance, carrying the registers over.
+
+        Each instance caches translated code, and neither sees the other's writes (facts:
+        trap 10). The precise instance records the pages it executes and writes; on a switch,
+        the fast instance drops what the precise one wrote, and the precise one drops its code
+        if a page it executed has changed since.
+        """
+        if precise == self.precise:
+            return
+        st = self.state
+        target = self._precise if precise else self._fast
+        _load_registers(self._regs_of[target], _save_registers(self.regs, self.is_v7m), self.is_v7m)
+        if precise:
+            if st.exec_overflow or any(self._page_crc(page) != crc for page, crc in self._exec_crcs.items()):
+                target.ctl_flush_tb()
+                st.nexec = st.exec_overflow = 0
+                st.last_exec_page = 0xFFFFFFFF
+        else:
+            if st.written_overflow:
+                target.ctl_flush_tb()
+            else:
+                for page in st.written_pages[: st.nwritten]:
+                    target.ctl_remove_cache(page << native.PAGE_BITS, (page + 1) << native.PAGE_BITS)
+            st.nwritten = st.written_overflow = 0
+            st.last_written_page = 0xFFFFFFFF
+            self._exec_crcs = {page: self._page_crc(page) for page in st.exec_pages[: st.nexec]}
+        self.uc = target
+        self.regs = self._regs_of[target]
+        self.precise = precise
+
+    def _page_crc(self, page: int) -> int:
+        try:
+            return zlib.crc32(self.uc.mem_read(page << native.PAGE_BITS, 1 << native.PAGE_BITS))
+        except UcError:
+            return -1
 
     def cut_limit(self, cycle: int) -> None:
         """Something due at `cycle` concerns other cores: stop there at the latest."""
@@ -574,15 +641,15 @@ class CortexM:
         nzcv = self.reg(A.UC_ARM_REG_APSR_NZCV)
         # Order matters (facts: traps 3 and 4): IPSR first (banks SP), APSR to rebuild the
         # cached mode, then the stack pointers.
-        uc.reg_write(A.UC_ARM_REG_IPSR, number)
-        uc.reg_write(A.UC_ARM_REG_APSR_NZCV, nzcv)
-        uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~2)
+        self.regs.set(A.UC_ARM_REG_IPSR, number)
+        self.regs.set(A.UC_ARM_REG_APSR_NZCV, nzcv)
+        self.regs.set(A.UC_ARM_REG_CONTROL, control & ~2)
         if on_psp:
-            uc.reg_write(A.UC_ARM_REG_PSP, frame)
+            self.regs.set(A.UC_ARM_REG_PSP, frame)
         else:
-            uc.reg_write(A.UC_ARM_REG_MSP, frame)
-        uc.reg_write(A.UC_ARM_REG_LR, exc_return)
-        uc.reg_write(A.UC_ARM_REG_EPSR, 1 << 24)  # clear IT state, keep Thumb
+            self.regs.set(A.UC_ARM_REG_MSP, frame)
+        self.regs.set(A.UC_ARM_REG_LR, exc_return)
+        self.regs.set(A.UC_ARM_REG_EPSR, 1 << 24)  # clear IT state, keep Thumb
         self.nvic.activate(number)
         self.event_register = True  # exception entry is a WFE wake-up event
         self.stall(self.config.irq_entry_cycles)
@@ -618,9 +685,9 @@ class CortexM:
         if pending is not None:
             primask, basepri, faultmask = self.masks()
             if self.nvic.preempts(pending, self.nvic.execution_priority(primask, basepri, faultmask)):
-                uc.reg_write(A.UC_ARM_REG_IPSR, pending)
-                uc.reg_write(A.UC_ARM_REG_APSR_NZCV, self.reg(A.UC_ARM_REG_APSR_NZCV))
-                uc.reg_write(A.UC_ARM_REG_LR, exc_return)
+                self.regs.set(A.UC_ARM_REG_IPSR, pending)
+                self.regs.set(A.UC_ARM_REG_APSR_NZCV, self.reg(A.UC_ARM_REG_APSR_NZCV))
+                self.regs.set(A.UC_ARM_REG_LR, exc_return)
                 self.nvic.activate(pending)
                 self.stall(self.config.tail_chain_cycles)
                 self.pc = self.read32((self.vtor if self.config.has_vtor else 0) + 4 * pending) & ~1
@@ -636,16 +703,16 @@ class CortexM:
             self._halt(f"cannot unstack the exception frame at SP 0x{sp:08x}", pc=exc_return)
             return
         new_sp = sp + 0x20 + (4 if xpsr & 0x200 else 0)
-        uc.reg_write(A.UC_ARM_REG_IPSR, 0 if to_thread else xpsr & 0x1FF)
+        self.regs.set(A.UC_ARM_REG_IPSR, 0 if to_thread else xpsr & 0x1FF)
         control = self.reg(A.UC_ARM_REG_CONTROL)
-        uc.reg_write(A.UC_ARM_REG_CONTROL, (control | 2) if use_psp else (control & ~2))
-        uc.reg_write(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
+        self.regs.set(A.UC_ARM_REG_CONTROL, (control | 2) if use_psp else (control & ~2))
+        self.regs.set(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
         if self.is_v7m:
-            uc.reg_write(A.UC_ARM_REG_APSR_NZCVQ, xpsr & 0xF8000000)
-        uc.reg_write(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP, new_sp)
+            self.regs.set(A.UC_ARM_REG_APSR_NZCVQ, xpsr & 0xF8000000)
+        self.regs.set(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP, new_sp)
         for reg_id, value in zip(_FRAME_REGS, (r0, r1, r2, r3, r12, lr), strict=True):
-            uc.reg_write(reg_id, value)
-        uc.reg_write(A.UC_ARM_REG_EPSR, (xpsr & 0x0600FC00) | (1 << 24))
+            self.regs.set(reg_id, value)
+        self.regs.set(A.UC_ARM_REG_EPSR, (xpsr & 0x0600FC00) | (1 << 24))
         self.pc = pc & ~1
         self._after_exception_change()
         if to_thread and self.scr & 0x2 and self.nvic.active_count() == 0:
@@ -664,3 +731,63 @@ class CortexM:
         self.nvic.pending[number] = False
         self.interrupts_changed()
 
+
+
+_GENERAL = tuple(getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)) + (A.UC_ARM_REG_LR,)
+_FLOAT = tuple(getattr(A, f"UC_ARM_REG_D{i}") for i in range(16)) + (A.UC_ARM_REG_FPSCR,)
+
+
+def _save_registers(uc: Registers, v7m: bool) -> dict[int, int]:
+    """Every architectural register of a Cortex-M, banked stack pointers included.
+
+    Unicorn reads MSP/PSP as 0 while the core is unprivileged in thread mode (facts: trap 4),
+    so the banked pointers are read through a brief detour in handler mode.
+    """
+    regs = {r: uc.get(r) for r in _GENERAL}
+    ipsr, control, nzcv = uc.get(A.UC_ARM_REG_IPSR) & 0x1FF, uc.get(A.UC_ARM_REG_CONTROL), \
+        uc.get(A.UC_ARM_REG_APSR_NZCV)
+    detour = ipsr == 0 and control & 1
+    if detour:
+        uc.set(A.UC_ARM_REG_IPSR, 1)
+        uc.set(A.UC_ARM_REG_APSR_NZCV, nzcv)
+    regs[A.UC_ARM_REG_MSP] = uc.get(A.UC_ARM_REG_MSP)
+    regs[A.UC_ARM_REG_PSP] = uc.get(A.UC_ARM_REG_PSP)
+    if detour:
+        uc.set(A.UC_ARM_REG_IPSR, 0)
+        uc.set(A.UC_ARM_REG_APSR_NZCV, nzcv)
+    regs[A.UC_ARM_REG_IPSR] = ipsr
+    regs[A.UC_ARM_REG_CONTROL] = control
+    regs[A.UC_ARM_REG_XPSR] = uc.get(A.UC_ARM_REG_XPSR)
+    regs[A.UC_ARM_REG_PRIMASK] = uc.get(A.UC_ARM_REG_PRIMASK)
+    if v7m:
+        regs[A.UC_ARM_REG_BASEPRI] = uc.get(A.UC_ARM_REG_BASEPRI)
+        regs[A.UC_ARM_REG_FAULTMASK] = uc.get(A.UC_ARM_REG_FAULTMASK)
+        for r in _FLOAT:
+            regs[r] = uc.get(r)
+    return regs
+
+
+def _load_registers(uc: Registers, regs: dict[int, int], v7m: bool) -> None:
+    """Write registers saved by _save_registers, in the order Unicorn's quirks demand."""
+    control = regs[A.UC_ARM_REG_CONTROL]
+    xpsr = regs[A.UC_ARM_REG_XPSR]
+    # Privileged thread mode first, so that CONTROL and both stack pointers are writable.
+    uc.set(A.UC_ARM_REG_IPSR, 0)
+    uc.set(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
+    uc.set(A.UC_ARM_REG_CONTROL, control & ~1)
+    uc.set(A.UC_ARM_REG_MSP, regs[A.UC_ARM_REG_MSP])
+    uc.set(A.UC_ARM_REG_PSP, regs[A.UC_ARM_REG_PSP])
+    uc.set(A.UC_ARM_REG_CONTROL, control)
+    uc.set(A.UC_ARM_REG_IPSR, regs[A.UC_ARM_REG_IPSR])
+    uc.set(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
+    if v7m:
+        uc.set(A.UC_ARM_REG_APSR_NZCVQ, xpsr & 0xF8000000)
+    uc.set(A.UC_ARM_REG_EPSR, (xpsr & 0x0600FC00) | (1 << 24))
+    uc.set(A.UC_ARM_REG_PRIMASK, regs[A.UC_ARM_REG_PRIMASK])
+    if v7m:
+        uc.set(A.UC_ARM_REG_BASEPRI, regs[A.UC_ARM_REG_BASEPRI])
+        uc.set(A.UC_ARM_REG_FAULTMASK, regs[A.UC_ARM_REG_FAULTMASK])
+        for r in _FLOAT:
+            uc.set(r, regs[r])
+    for r in _GENERAL:
+        uc.set(r, regs[r])

@@ -195,7 +195,7 @@ class Machine:
                 pause = core.cycles + self.quantum  # a lone core may pause at any block boundary
             self.running = core
             try:
-                outcome = core.run(limit, pause=pause)
+                outcome = core.run(limit, pause=pause, precise=bool(others))
             finally:
                 self.running = None
             if outcome == SLEEPING and core.sleep is not None:

@@ -24,6 +24,8 @@ from bench.errors import BenchError
 
 SOURCE = Path(__file__).with_name("corehook.c")
 MAX_REGIONS = 32
+MAX_PAGES = 64
+PAGE_BITS = 10
 
 # Stop reasons and instruction kinds, mirrored from corehook.c.
 STOP_NONE, STOP_LIMIT, STOP_HINT, STOP_SPLIT, STOP_REQUEST, STOP_NOCODE = range(6)
@@ -53,8 +55,19 @@ class CoreState(ctypes.Structure):
         ("irq_hint", ctypes.c_uint32),
         ("nregions", ctypes.c_uint32),
         ("last_region", ctypes.c_uint32),
+        ("prev_end", ctypes.c_uint64),
+        ("it_start", ctypes.c_uint64),
+        ("it_end", ctypes.c_uint64),
         ("emu_stop", ctypes.c_void_p),
         ("regions", Region * MAX_REGIONS),
+        ("exec_pages", ctypes.c_uint32 * MAX_PAGES),
+        ("nexec", ctypes.c_uint32),
+        ("exec_overflow", ctypes.c_uint32),
+        ("last_exec_page", ctypes.c_uint32),
+        ("written_pages", ctypes.c_uint32 * MAX_PAGES),
+        ("nwritten", ctypes.c_uint32),
+        ("written_overflow", ctypes.c_uint32),
+        ("last_written_page", ctypes.c_uint32),
     ]
 
 
@@ -104,7 +117,8 @@ def library() -> ctypes.CDLL:
     if not path.exists():
         _build(path)
     lib = ctypes.CDLL(str(path))
-    lib.bench_attach.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState), ctypes.POINTER(ctypes.c_size_t)]
+    lib.bench_attach.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState), ctypes.POINTER(ctypes.c_size_t),
+                                 ctypes.c_int]
     lib.bench_attach.restype = ctypes.c_int
     lib.bench_count_between.argtypes = [ctypes.POINTER(CoreState), ctypes.c_uint64, ctypes.c_uint64]
     lib.bench_count_between.restype = ctypes.c_uint64

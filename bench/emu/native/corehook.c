@@ -32,6 +32,8 @@
 #include <unicorn/unicorn.h>
 
 #define BENCH_MAX_REGIONS 32
+#define BENCH_MAX_PAGES 64
+#define BENCH_PAGE_BITS 10  /* QEMU's ARM target page: 1 KiB */
 
 enum stop_reason {
     STOP_NONE = 0,
@@ -66,9 +68,32 @@ typedef struct {
     uint32_t irq_hint;    /* engine: an enabled exception is pending (maybe masked) */
     uint32_t nregions;    /* host-backed memory for decoding */
     uint32_t last_region;
+    uint64_t prev_end;    /* precise hook: end of the previous instruction it saw */
+    uint64_t it_start;    /* precise hook: first instruction covered by the last IT */
+    uint64_t it_end;      /* precise hook: end of the instructions covered by the last IT */
     uc_err (*emu_stop)(uc_engine *);
     bench_region_t regions[BENCH_MAX_REGIONS];
+    /* Code coherence between the two instances of a core (page numbers, 1 KiB pages):
+     * pages the precise instance executed, and pages it wrote. */
+    uint32_t exec_pages[BENCH_MAX_PAGES];
+    uint32_t nexec, exec_overflow, last_exec_page;
+    uint32_t written_pages[BENCH_MAX_PAGES];
+    uint32_t nwritten, written_overflow, last_written_page;
 } bench_core_state_t;
+
+static inline void note_page(uint32_t *pages, uint32_t *n, uint32_t *overflow, uint32_t *last, uint32_t page)
+{
+    if (page == *last)
+        return;
+    *last = page;
+    for (uint32_t i = 0; i < *n; i++)
+        if (pages[i] == page)
+            return;
+    if (*n < BENCH_MAX_PAGES)
+        pages[(*n)++] = page;
+    else
+        *overflow = 1;
+}
 
 static inline const uint8_t *peek(bench_core_state_t *st, uint64_t addr, uint64_t len)
 {
@@ -184,6 +209,82 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         st->stop_next = 1;
 }
 
+/*
+ * The precise (per-instruction) hook, used while several cores run in lockstep.
+ * Unicorn does not call code hooks for condition-failed instructions of an IT
+ * block (measured), so the hook counts the ones it skipped when it next sees an
+ * instruction: both hooks then count every instruction, as the block hook does.
+ */
+void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    bench_core_state_t *st = (bench_core_state_t *)user;
+
+    if (st->stop_next) {
+        st->stop_next = 0;
+        stop(uc, st, STOP_REQUEST, addr);
+        return;
+    }
+    if (addr > st->prev_end && st->prev_end >= st->it_start && st->prev_end < st->it_end) {
+        uint64_t to = addr < st->it_end ? addr : st->it_end;
+        const uint8_t *q = peek(st, st->prev_end, to - st->prev_end);
+        if (q) {
+            for (uint64_t off = 0; st->prev_end + off < to; st->count++)
+                off += insn_size((uint16_t)(q[off] | (q[off + 1] << 8)));
+        }
+        st->prev_end = to;
+    }
+    if (st->count >= st->limit || st->count >= st->soft_limit) {
+        stop(uc, st, STOP_LIMIT, addr);
+        return;
+    }
+    const uint8_t *p = peek(st, addr, size);
+    if (!p) {
+        stop(uc, st, STOP_NOCODE, addr);
+        return;
+    }
+    uint32_t kind = classify(p, size);
+    if (kind != K_PLAIN && kind != K_UNMASK) {
+        st->hint = kind;
+        st->insn_size = size;
+        stop(uc, st, STOP_HINT, addr);
+        return;
+    }
+    if (kind == K_UNMASK && st->irq_hint)
+        st->stop_next = 1;
+    if (size == 2) {
+        uint16_t hw = (uint16_t)(p[0] | (p[1] << 8));
+        if ((hw & 0xFF00) == 0xBF00 && (hw & 0x000F)) {
+            /* IT: the mask's lowest set bit gives the number of covered instructions. */
+            uint32_t mask = hw & 0xF, covered = 4 - (uint32_t)__builtin_ctz(mask);
+            uint64_t end = addr + 2;
+            const uint8_t *q = peek(st, end, 16);
+            for (uint32_t i = 0; q && i < covered; i++)
+                end += insn_size((uint16_t)(q[end - addr - 2] | (q[end - addr - 1] << 8)));
+            st->it_start = addr + 2;
+            st->it_end = end;
+        }
+    }
+    note_page(st->exec_pages, &st->nexec, &st->exec_overflow, &st->last_exec_page,
+              (uint32_t)(addr >> BENCH_PAGE_BITS));
+    st->block_base = st->count;
+    st->block_addr = addr;
+    st->block_size = size;
+    st->prev_end = addr + size;
+    st->count++;
+}
+
+/* Precise instance: remember which pages it writes (the fast instance may hold code there). */
+void bench_hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user)
+{
+    bench_core_state_t *st = (bench_core_state_t *)user;
+    (void)uc; (void)type; (void)value;
+    note_page(st->written_pages, &st->nwritten, &st->written_overflow, &st->last_written_page,
+              (uint32_t)(addr >> BENCH_PAGE_BITS));
+    if (((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS) != (addr >> BENCH_PAGE_BITS))
+        note_page(st->written_pages, &st->nwritten, &st->written_overflow, &st->last_written_page,
+                  (uint32_t)((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS));
+}
+
 /* Instructions from `from` up to (not including) `to`, decoding Thumb sizes. */
 uint64_t bench_count_between(bench_core_state_t *st, uint64_t from, uint64_t to)
 {
@@ -207,9 +308,16 @@ uint32_t bench_insn_size(bench_core_state_t *st, uint64_t addr)
     return p ? insn_size((uint16_t)(p[0] | (p[1] << 8))) : 0;
 }
 
-/* Install the hook on `uc`; returns the uc_err of uc_hook_add. */
-int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle)
+/* Install the block hook (precise == 0) or the instruction hook on `uc`; returns the uc_err. */
+int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int precise)
 {
     st->emu_stop = uc_emu_stop;
+    if (precise) {
+        uc_hook write_handle;
+        uc_err err = uc_hook_add(uc, &write_handle, UC_HOOK_MEM_WRITE, (void *)bench_hook_write, st, 1, 0);
+        if (err != UC_ERR_OK)
+            return err;
+        return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0);
+    }
     return uc_hook_add(uc, handle, UC_HOOK_BLOCK, (void *)bench_hook_block, st, 1, 0);
 }
