@@ -733,8 +733,8 @@ class CortexM:
 
 
 
-_GENERAL = tuple(getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)) + (A.UC_ARM_REG_LR,)
-_FLOAT = tuple(getattr(A, f"UC_ARM_REG_D{i}") for i in range(16)) + (A.UC_ARM_REG_FPSCR,)
+_GENERAL = (*(getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)), A.UC_ARM_REG_LR)
+_FLOAT = (*(getattr(A, f"UC_ARM_REG_D{i}") for i in range(16)), A.UC_ARM_REG_FPSCR)
 
 
 def _save_registers(uc: Registers, v7m: bool) -> dict[int, int]:
