@@ -2,6 +2,7 @@
 
 Exit codes: 0 passed; 1 the scenario ran and failed its checks; 2 bad input
 (platform file, image, options); 3 the guest faulted, hung or locked up;
+70 an internal error of the bench (details saved to a file);
 130 interrupted. Errors are one clear message, never a traceback; with
 --json the result document is written in every case.
 """
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                                            "SEV-to-ISR latency per direction in cycles.")
     ipi.add_argument("--platform", default="platforms/lpc4337.repl", help="platform description (.repl)")
     ipi.add_argument("--rounds", type=_positive, default=1000)
-    ipi.add_argument("--quantum", type=_positive, default=10_000,
+    ipi.add_argument("--quantum", type=_positive, default=100_000,
                      help="cycles a lone core runs between scheduler decisions (results do not depend on it)")
     ipi.add_argument("--seed", type=int, default=1, help="seed of the firmware's pseudo-random load")
     ipi.add_argument("--load", type=int, choices=(0, 1), default=1,
@@ -109,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted; artifacts written", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug in the bench itself: keep the details, show one line
+        report = Path(tempfile.gettempdir()) / f"amp-bench-crash-{os.getpid()}.txt"
+        report.write_text(traceback.format_exc())
+        print(f"bench: internal error ({type(exc).__name__}: {exc}); details in {report}; "
+              "please report it with that file", file=sys.stderr)
+        return 70
     return 2
 
 

@@ -37,7 +37,7 @@ def firmware(name: str) -> Path:
 class Session:
     """Owns one machine for one run and writes its artifacts on exit."""
 
-    def __init__(self, platform: str | Path, artifacts: str | Path, quantum: int = 10_000) -> None:
+    def __init__(self, platform: str | Path, artifacts: str | Path, quantum: int = 100_000) -> None:
         self.artifacts = Path(artifacts)
         self.artifacts.mkdir(parents=True, exist_ok=True)
         self.built: BuiltMachine = load_platform(platform, quantum)

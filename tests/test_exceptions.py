@@ -317,3 +317,38 @@ reset:
     built = machine(tmp_path, elf)
     built.machine.run(300)
     assert word(built, 0x20000100) == 6  # five NOPs and the second load
+
+
+def test_wfe_consumes_a_pending_event_then_sleeps_until_an_interrupt(tmp_path):
+    elf = assemble(tmp_path, MARK + """
+    .thumb_func
+    .global reset
+reset:
+    log_init
+    sev                     @ sets this core's event register
+    wfe                     @ consumes it: no sleep
+    mark 1
+    ldr r0, =0xE000E010
+    ldr r1, =299
+    str r1, [r0, #4]
+    movs r1, #0
+    str r1, [r0, #8]
+    movs r1, #7
+    str r1, [r0]            @ SysTick in 300 cycles
+    wfe                     @ sleeps: no event pending
+    mark 3
+    b .
+    .thumb_func
+systick:
+    mark 2
+    movs r1, #0
+    ldr r0, =0xE000E010
+    str r1, [r0]
+    bx lr
+    .ltorg
+""")
+    built = machine(tmp_path, elf)
+    built.machine.run(2000)
+    assert log(built) == [1, 2, 3]
+    sleeps = [c for c, core, kind, f in built.machine.trace.records if kind == "sleep"]
+    assert len(sleeps) == 1  # only the second WFE slept

@@ -109,6 +109,7 @@ class CortexM:
         self._mmio_aborted = False
         self._replaying = False
         self._emulating = False
+        self._yield = False
         self._exec_crcs: dict[int, int] = {}
         self.state.last_exec_page = self.state.last_written_page = 0xFFFFFFFF
         self.nvic = Nvic(config.num_irqs, config.priority_bits, has_basepri=self.is_v7m)
@@ -285,8 +286,9 @@ class CortexM:
 
     # ---------------------------------------------------------------- running
     def request_stop(self) -> None:
-        """Stop before the next instruction (used after MMIO with side effects)."""
+        """Return to the scheduler before the next instruction (a console match, a halt)."""
         self.state.stop_next = 1
+        self._yield = True
 
     def interrupts_changed(self) -> None:
         """NVIC state changed: tell the hook, wake the core, or stop it to take the exception."""
@@ -327,6 +329,7 @@ class CortexM:
         """
         self._select(precise)
         st = self.state
+        self._yield = False
         st.limit = limit
         st.soft_limit = limit if pause is None else min(pause, limit)
         lib = self._lib
@@ -335,6 +338,8 @@ class CortexM:
                 return HALTED
             if self.sleep is not None:
                 return SLEEPING
+            if self._yield:
+                return YIELDED
             if st.irq_hint:
                 self._take_pending_exception()
                 if self.halted_error is not None:

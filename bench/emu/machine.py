@@ -46,7 +46,7 @@ class _Event:
 class Machine:
     """A set of cores and devices advancing in one virtual time."""
 
-    def __init__(self, name: str, frequency_hz: int, quantum: int = 10_000) -> None:
+    def __init__(self, name: str, frequency_hz: int, quantum: int = 100_000) -> None:
         if quantum < 1:
             raise ValueError("quantum must be at least one cycle")
         self.name = name

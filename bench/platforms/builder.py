@@ -90,7 +90,7 @@ def _sysbus_address(entry: Entry) -> tuple[int, int | None]:
     raise _error(entry, "needs a registration '@ sysbus <address>'")
 
 
-def load_platform(path: str | Path, quantum: int = 10_000) -> BuiltMachine:
+def load_platform(path: str | Path, quantum: int = 100_000) -> BuiltMachine:
     """Parse a .repl file and build its machine; every error names file:line:column."""
     try:
         platform = load_repl(path)
@@ -99,7 +99,7 @@ def load_platform(path: str | Path, quantum: int = 10_000) -> BuiltMachine:
     return build(platform, str(path), quantum)
 
 
-def build(platform: Platform, filename: str, quantum: int = 10_000) -> BuiltMachine:
+def build(platform: Platform, filename: str, quantum: int = 100_000) -> BuiltMachine:
     entries = list(platform.entries.values())
     for entry in entries:
         if entry.type is None:

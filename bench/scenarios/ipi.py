@@ -27,7 +27,7 @@ M4, M0, CONSOLE = "cpu_m4", "cpu_m0", "usart2"
 class IpiOptions:
     platform: str
     rounds: int = 1000
-    quantum: int = 10_000
+    quantum: int = 100_000
     seed: int = 1
     load: int = 1
     fault: int = 0
