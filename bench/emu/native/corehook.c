@@ -156,24 +156,53 @@ static inline void stop(uc_engine *uc, bench_core_state_t *st, uint32_t reason, 
     st->emu_stop(uc);
 }
 
+/* Honour the engine's request to stop before the next block or instruction. */
+static inline int stop_requested(uc_engine *uc, bench_core_state_t *st, uint64_t addr)
+{
+    if (!st->stop_next)
+        return 0;
+    st->stop_next = 0;
+    stop(uc, st, STOP_REQUEST, addr);
+    return 1;
+}
+
+/* Instructions in [from, to) of straight-line Thumb code (0 if not in host memory). */
+static uint64_t count_range(bench_core_state_t *st, uint64_t from, uint64_t to)
+{
+    if (to <= from)
+        return 0;
+    const uint8_t *p = peek(st, from, to - from);
+    if (!p)
+        return 0;
+    uint64_t n = 0;
+    for (uint64_t off = 0; from + off < to; n++)
+        off += insn_size((uint16_t)(p[off] | (p[off + 1] << 8)));
+    return n;
+}
+
+/* The code about to run, or NULL after stopping because a limit is reached or it is not in memory. */
+static inline const uint8_t *code_at(uc_engine *uc, bench_core_state_t *st, uint64_t addr, uint32_t size,
+                                     int at_limit)
+{
+    if (at_limit) {
+        stop(uc, st, STOP_LIMIT, addr);
+        return 0;
+    }
+    const uint8_t *p = peek(st, addr, size);
+    if (!p)
+        stop(uc, st, STOP_NOCODE, addr);
+    return p;
+}
+
 void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
 
-    if (st->stop_next) {
-        st->stop_next = 0;
-        stop(uc, st, STOP_REQUEST, addr);
+    if (stop_requested(uc, st, addr))
         return;
-    }
-    if (st->count >= st->soft_limit) {
-        stop(uc, st, STOP_LIMIT, addr);
+    const uint8_t *p = code_at(uc, st, addr, size, st->count >= st->soft_limit);
+    if (!p)
         return;
-    }
-    const uint8_t *p = peek(st, addr, size);
-    if (!p) {
-        stop(uc, st, STOP_NOCODE, addr);
-        return;
-    }
     uint64_t allowed = st->limit > st->count ? st->limit - st->count : 0;
     uint64_t n = 0;
     uint32_t off = 0, last = K_PLAIN;
@@ -219,29 +248,16 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
 
-    if (st->stop_next) {
-        st->stop_next = 0;
-        stop(uc, st, STOP_REQUEST, addr);
+    if (stop_requested(uc, st, addr))
         return;
-    }
     if (addr > st->prev_end && st->prev_end >= st->it_start && st->prev_end < st->it_end) {
         uint64_t to = addr < st->it_end ? addr : st->it_end;
-        const uint8_t *q = peek(st, st->prev_end, to - st->prev_end);
-        if (q) {
-            for (uint64_t off = 0; st->prev_end + off < to; st->count++)
-                off += insn_size((uint16_t)(q[off] | (q[off + 1] << 8)));
-        }
+        st->count += count_range(st, st->prev_end, to);
         st->prev_end = to;
     }
-    if (st->count >= st->limit || st->count >= st->soft_limit) {
-        stop(uc, st, STOP_LIMIT, addr);
+    const uint8_t *p = code_at(uc, st, addr, size, st->count >= st->limit || st->count >= st->soft_limit);
+    if (!p)
         return;
-    }
-    const uint8_t *p = peek(st, addr, size);
-    if (!p) {
-        stop(uc, st, STOP_NOCODE, addr);
-        return;
-    }
     uint32_t kind = classify(p, size);
     if (kind != K_PLAIN && kind != K_UNMASK) {
         st->hint = kind;
@@ -288,17 +304,7 @@ void bench_hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, 
 /* Instructions from `from` up to (not including) `to`, decoding Thumb sizes. */
 uint64_t bench_count_between(bench_core_state_t *st, uint64_t from, uint64_t to)
 {
-    if (to <= from)
-        return 0;
-    const uint8_t *p = peek(st, from, to - from);
-    if (!p)
-        return 0;
-    uint64_t n = 0, off = 0;
-    while (from + off < to) {
-        off += insn_size((uint16_t)(p[off] | (p[off + 1] << 8)));
-        n++;
-    }
-    return n;
+    return count_range(st, from, to);
 }
 
 /* Size in bytes of the instruction at `addr` (0 if it is not in host memory). */
