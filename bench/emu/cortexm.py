@@ -190,16 +190,26 @@ class CortexM:
         whatever it triggers (an interrupt, an event for another core) takes effect right
         after the instruction, not at the end of its translated block.
         """
+        machine = self.machine
+
         def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
             if self._replaying or not self._emulating or self.precise:
-                return read(offset, size)
+                previous, machine.running = machine.running, self  # the lockstep loop may not have said
+                try:
+                    return read(offset, size)
+                finally:
+                    machine.running = previous
             self._mmio_aborted = True
             uc.emu_stop()
             return 0
 
         def on_write(uc: Uc, offset: int, size: int, value: int, user_data: object) -> None:
             if self._replaying or not self._emulating or self.precise:
-                write(offset, size, value)
+                previous, machine.running = machine.running, self
+                try:
+                    write(offset, size, value)
+                finally:
+                    machine.running = previous
                 return
             self._mmio_aborted = True
             uc.emu_stop()
@@ -296,6 +306,7 @@ class CortexM:
         self.state.irq_hint = 1 if pending is not None else 0
         if pending is None or self.in_reset:
             return
+        self.state.take_now = 1
         if self.sleep is not None:
             if self._wakes(pending):
                 self.sleep = None
@@ -344,6 +355,7 @@ class CortexM:
                 self._take_pending_exception()
                 if self.halted_error is not None:
                     continue
+            st.take_now = 0
             if st.count >= st.limit or st.count >= st.soft_limit:
                 return RAN_TO_LIMIT
             if self.pc == until:
@@ -359,11 +371,28 @@ class CortexM:
 
     def _emulate(self, start: int, stop_at: int) -> None:
         """One emu_start and the handling of why it returned."""
-        st = self.state
         if self.precise:
-            st.prev_end = start  # the hook counts skipped IT-block instructions from here
-        if not self._emu_start(start, stop_at):
-            return
+            self.state.prev_end = start  # the hook counts skipped IT-block instructions from here
+        if self._emu_start(start, stop_at):
+            self._dispatch(start, stop_at)
+
+    def prepare_native_run(self) -> None:
+        """Before bench_lockstep runs this core: clear what the Python hooks report."""
+        self._intno = None
+        self._unmapped = None
+        self._mmio_aborted = False
+        self.state.reason = native.STOP_NONE
+
+    def finish_native_run(self, start: int, err: int) -> None:
+        """bench_lockstep stopped this core after an emu_start from `start`: handle why."""
+        if err:
+            self._on_emu_error(UcError(err))
+        else:
+            self._dispatch(start, UNTIL_NEVER)
+
+    def _dispatch(self, start: int, stop_at: int) -> None:
+        """Handle why emu_start returned."""
+        st = self.state
         if stop_at != UNTIL_NEVER and st.reason == native.STOP_SPLIT and st.stop_pc == start:
             # Unicorn reuses a block already translated at `start` and ignores `until` (measured);
             # the hook refused to run it whole, so drop it and let Unicorn translate one that ends
@@ -430,6 +459,9 @@ class CortexM:
         finally:
             self._replaying = False
             st.limit = self._cut  # keep any cut the access caused (an event it scheduled)
+
+    def select_precise(self) -> None:
+        self._select(True)
 
     def _select(self, precise: bool) -> None:
         """Switch between the fast and the precise instance, carrying the registers over.

@@ -23,12 +23,14 @@ once; the trace and all figures are identical for every quantum.
 
 from __future__ import annotations
 
+import ctypes
 import heapq
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.emu.cortexm import SLEEPING, CortexM
+from bench.emu import native
+from bench.emu.cortexm import CortexM
 from bench.emu.trace import Trace
 from bench.errors import GuestError
 
@@ -61,6 +63,7 @@ class Machine:
         self._seq = itertools.count()
         self._idle_time = 0
         self._firing: int | None = None
+        self._lockstep: native.Lockstep | None = None
         self._stop_requested = False
         self.error: GuestError | None = None
 
@@ -87,6 +90,8 @@ class Machine:
         heapq.heappush(self._events, event)
         if self.running is not None:
             self.running.cut_limit(event.time)
+        if self._lockstep is not None:
+            self._lockstep.horizon = min(self._lockstep.horizon, event.time)
         return event
 
     def cancel(self, event: object) -> None:
@@ -186,20 +191,47 @@ class Machine:
                 continue
             if core.cycles >= until:
                 return "until"
-            limit = min(until, next_event)
-            others = [c.cycles for c in runnable if c is not core]
-            pause = None
-            if others:
-                limit = min(limit, min(others) + 1)
-            else:
-                pause = core.cycles + self.quantum  # a lone core may pause at any block boundary
+            if len(runnable) > 1:
+                self._run_lockstep(runnable, min(until, next_event))
+                continue
             self.running = core
             try:
-                outcome = core.run(limit, pause=pause, precise=bool(others))
+                # A lone core may pause at any block boundary: the quantum needs no exact stop.
+                core.run(min(until, next_event), pause=core.cycles + self.quantum)
             finally:
                 self.running = None
-            if outcome == SLEEPING and core.sleep is not None:
-                self._idle_time = max(self._idle_time, core.cycles)
+
+    def _run_lockstep(self, runnable: list[CortexM], horizon: int) -> None:
+        """Run awake cores in instruction lockstep (native loop) until one needs the engine."""
+        ls = native.Lockstep()
+        ls.n = len(runnable)
+        ls.horizon = horizon
+        ls.running = -1
+        for k, core in enumerate(runnable):
+            core.select_precise()
+            core.prepare_native_run()
+            ls.uc[k] = ctypes.cast(core.uc._uch, ctypes.c_void_p).value
+            ls.st[k] = ctypes.pointer(core.state)
+            ls.pc[k] = core.pc
+        self._lockstep = ls
+        try:
+            stopped = native.library().bench_lockstep(ctypes.byref(ls))
+        finally:
+            self._lockstep = None
+        for k, core in enumerate(runnable):
+            core.pc = ls.pc[k]
+        if stopped < 0:
+            return
+        core = runnable[stopped % native.NEEDS_ENGINE_BEFORE_RUN]
+        others = min(c.cycles for c in runnable if c is not core)
+        self.running = core
+        try:
+            if stopped >= native.NEEDS_ENGINE_BEFORE_RUN:
+                core.run(min(horizon, others + 1), precise=True)
+            else:
+                core.finish_native_run(core.pc, ls.err)
+        finally:
+            self.running = None
 
     def run_for(self, cycles: int, stop: Callable[[], bool] | None = None) -> str:
         return self.run(self.now() + cycles, stop)

@@ -53,6 +53,7 @@ class CoreState(ctypes.Structure):
         ("insn_size", ctypes.c_uint32),
         ("stop_next", ctypes.c_uint32),
         ("irq_hint", ctypes.c_uint32),
+        ("take_now", ctypes.c_uint32),
         ("nregions", ctypes.c_uint32),
         ("last_region", ctypes.c_uint32),
         ("prev_end", ctypes.c_uint64),
@@ -68,6 +69,24 @@ class CoreState(ctypes.Structure):
         ("nwritten", ctypes.c_uint32),
         ("written_overflow", ctypes.c_uint32),
         ("last_written_page", ctypes.c_uint32),
+    ]
+
+
+MAX_CORES = 8
+NEEDS_ENGINE_BEFORE_RUN = 100  # bench_lockstep's return value + core index when nothing ran
+
+
+class Lockstep(ctypes.Structure):
+    """Mirror of bench_lockstep_t."""
+
+    _fields_ = [
+        ("uc", ctypes.c_void_p * MAX_CORES),
+        ("st", ctypes.POINTER(CoreState) * MAX_CORES),
+        ("pc", ctypes.c_uint64 * MAX_CORES),
+        ("n", ctypes.c_uint32),
+        ("err", ctypes.c_int32),
+        ("horizon", ctypes.c_uint64),
+        ("running", ctypes.c_int32),
     ]
 
 
@@ -124,4 +143,6 @@ def library() -> ctypes.CDLL:
     lib.bench_count_between.restype = ctypes.c_uint64
     lib.bench_insn_size.argtypes = [ctypes.POINTER(CoreState), ctypes.c_uint64]
     lib.bench_insn_size.restype = ctypes.c_uint32
+    lib.bench_lockstep.argtypes = [ctypes.POINTER(Lockstep)]
+    lib.bench_lockstep.restype = ctypes.c_int
     return lib

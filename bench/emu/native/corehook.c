@@ -66,6 +66,7 @@ typedef struct {
     uint32_t insn_size;   /* STOP_HINT: size of the hint instruction */
     uint32_t stop_next;   /* engine request: stop before the next block */
     uint32_t irq_hint;    /* engine: an enabled exception is pending (maybe masked) */
+    uint32_t take_now;    /* engine: re-evaluate pending exceptions before this core runs again */
     uint32_t nregions;    /* host-backed memory for decoding */
     uint32_t last_region;
     uint64_t prev_end;    /* precise hook: end of the previous instruction it saw */
@@ -235,7 +236,7 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     st->block_size = size;
     st->count += n;
     if (last == K_UNMASK && st->irq_hint)
-        st->stop_next = 1;
+        st->stop_next = st->take_now = 1;
 }
 
 /*
@@ -266,7 +267,7 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         return;
     }
     if (kind == K_UNMASK && st->irq_hint)
-        st->stop_next = 1;
+        st->stop_next = st->take_now = 1;
     if (size == 2) {
         uint16_t hw = (uint16_t)(p[0] | (p[1] << 8));
         if ((hw & 0xFF00) == 0xBF00 && (hw & 0x000F)) {
@@ -312,6 +313,60 @@ uint32_t bench_insn_size(bench_core_state_t *st, uint64_t addr)
 {
     const uint8_t *p = peek(st, addr, 2);
     return p ? insn_size((uint16_t)(p[0] | (p[1] << 8))) : 0;
+}
+
+/*
+ * Lockstep of several awake cores, in C because it switches cores every one or
+ * two instructions (Python's loop cost ~8 us a step, emu_start alone ~2 us).
+ * The core furthest behind runs, at most one instruction past the next core's
+ * time, on its precise instance. Returns the index of a core that needs the
+ * engine (a hint, an exception, a request, an error in `err`), or -1 when the
+ * furthest-behind core reached `horizon` (an event is due, or the run's end).
+ */
+#define BENCH_MAX_CORES 8
+#define BENCH_NEEDS_ENGINE_BEFORE_RUN 100  /* returned + core index: nothing ran */
+typedef struct {
+    uc_engine *uc[BENCH_MAX_CORES];
+    bench_core_state_t *st[BENCH_MAX_CORES];
+    uint64_t pc[BENCH_MAX_CORES];
+    uint32_t n;
+    int32_t err;
+    uint64_t horizon;  /* the engine lowers it when a device schedules an event */
+    int32_t running;   /* the core inside emu_start, for the engine's callbacks */
+} bench_lockstep_t;
+
+int bench_lockstep(bench_lockstep_t *ls)
+{
+    for (;;) {
+        uint32_t i = 0;
+        for (uint32_t k = 1; k < ls->n; k++)
+            if (ls->st[k]->count < ls->st[i]->count)
+                i = k;
+        uint64_t other = UINT64_MAX;
+        for (uint32_t k = 0; k < ls->n; k++)
+            if (k != i && ls->st[k]->count < other)
+                other = ls->st[k]->count;
+        bench_core_state_t *st = ls->st[i];
+        if (st->count >= ls->horizon)
+            return -1;
+        if (st->take_now || st->stop_next)
+            return BENCH_NEEDS_ENGINE_BEFORE_RUN + (int)i;
+        uint64_t limit = other + 1 < ls->horizon ? other + 1 : ls->horizon;
+        st->limit = limit;
+        st->soft_limit = limit;
+        st->reason = STOP_NONE;
+        st->prev_end = ls->pc[i];
+        ls->running = (int32_t)i;
+        uc_err err = uc_emu_start(ls->uc[i], ls->pc[i] | 1, 0xFFFFFFFFu, 0, 0);
+        ls->running = -1;
+        if (err != UC_ERR_OK) {
+            ls->err = err;
+            return (int)i;
+        }
+        if (st->reason != STOP_LIMIT)
+            return (int)i;
+        ls->pc[i] = st->stop_pc;
+    }
 }
 
 /* Install the block hook (precise == 0) or the instruction hook on `uc`; returns the uc_err. */
