@@ -1,15 +1,19 @@
 """One Cortex-M core: Unicorn for instructions, the engine for everything else.
 
 Unicorn executes Thumb code (ARMv7E-M for the M4, ARMv6-M for the M0, which
-rejects v7-M opcodes). The native hook (native/corehook.c) counts every
-instruction, stops before hint instructions and on request. This class adds
-what Unicorn lacks (facts: traps 2-6): exception entry and return with 8-word
-frames and stack alignment, priorities and masking, tail-chaining, fault
-escalation, sleep (WFI/WFE) and the event register.
+rejects v7-M opcodes). Each core has two Unicorn instances over the same
+memory: a fast one whose native block hook counts instructions per translated
+block (a lone core runs there at about half of bare Unicorn's speed), and a
+precise one whose native instruction hook stops anywhere (cores awake together
+run there in lockstep). This class adds what Unicorn lacks (facts: traps 2-6):
+exception entry and return with 8-word frames and stack alignment, priorities
+and masking, tail-chaining, fault escalation, sleep (WFI/WFE) and the event
+register, and gives SEV/WFE/WFI their meaning at an exact cycle.
 
 Time: ``cycles`` is the core's virtual time in its own clock cycles; an
-instruction costs one cycle, exception entry and tail-chaining cost the
-configured cycles. The core never runs past the limit the machine gives it.
+instruction costs one cycle (condition-failed ones too), exception entry and
+tail-chaining cost the configured cycles. The core never runs past the limit
+the machine gives it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from unicorn import (
     UC_HOOK_MEM_FETCH_UNMAPPED,
     UC_HOOK_MEM_READ_UNMAPPED,
     UC_HOOK_MEM_WRITE_UNMAPPED,
+    UC_MEM_READ_UNMAPPED,
+    UC_MEM_WRITE_UNMAPPED,
     UC_MODE_THUMB,
     Uc,
     UcError,
@@ -54,7 +60,6 @@ if TYPE_CHECKING:
     from bench.emu.machine import Machine
 
 MODELS = {"cortex-m4": A.UC_CPU_ARM_CORTEX_M4, "cortex-m0": A.UC_CPU_ARM_CORTEX_M0}
-CPUID = {"cortex-m4": 0x410FC241, "cortex-m0": 0x410CC200}
 EXC_RETURN_HANDLER, EXC_RETURN_THREAD_MSP, EXC_RETURN_THREAD_PSP = 0xFFFFFFF1, 0xFFFFFFF9, 0xFFFFFFFD
 UNTIL_NEVER = 0xFFFFFFFF  # an odd address: Thumb code never has its PC there
 
@@ -63,8 +68,8 @@ RAN_TO_LIMIT, SLEEPING, HALTED, BREAKPOINT, YIELDED = "limit", "sleeping", "halt
 
 # CFSR bits the engine sets.
 CFSR_UNDEFINSTR, CFSR_INVSTATE, CFSR_NOCP, CFSR_UNALIGNED = 1 << 16, 1 << 17, 1 << 19, 1 << 24
-CFSR_PRECISERR, CFSR_BFARVALID, CFSR_IBUSERR = 1 << 9, 1 << 15, 1 << 8
-HFSR_FORCED, HFSR_VECTTBL = 1 << 30, 1 << 1
+CFSR_PRECISERR, CFSR_IBUSERR = 1 << 9, 1 << 8
+HFSR_FORCED = 1 << 30
 
 _FRAME_REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R12, A.UC_ARM_REG_LR)
 
@@ -273,7 +278,7 @@ class CortexM:
                              f"the image at 0x{self.vtor:08x} "
                              "is not a Cortex-M vector table")
         self.pc = pc & ~1
-        self.cycles = max(self.cycles, at_cycle)
+        self.stall(max(0, at_cycle - self.cycles))  # time spent in reset executes nothing
         self.in_reset = False
         self.sleep = None
         self.halted_error = None
@@ -343,7 +348,6 @@ class CortexM:
         self._yield = False
         st.limit = limit
         st.soft_limit = limit if pause is None else min(pause, limit)
-        lib = self._lib
         while True:
             if self.in_reset or self.halted_error is not None:
                 return HALTED
@@ -360,14 +364,7 @@ class CortexM:
                 return RAN_TO_LIMIT
             if self.pc == until:
                 return BREAKPOINT
-            stop_at = until
-            if not self.precise and st.limit - st.count == 1:
-                # Exactly one instruction may run (lockstep): end the block after it, saving the
-                # stop-and-split round trip. A taken branch is caught by the next block's hook.
-                size = lib.bench_insn_size(ctypes.byref(st), self.pc)
-                if size:
-                    stop_at = self.pc + size
-            self._emulate(self.pc, stop_at)
+            self._emulate(self.pc, until)
 
     def _emulate(self, start: int, stop_at: int) -> None:
         """One emu_start and the handling of why it returned."""
@@ -377,7 +374,7 @@ class CortexM:
             self._dispatch(start, stop_at)
 
     def prepare_native_run(self) -> None:
-        """Before bench_lockstep runs this core: clear what the Python hooks report."""
+        """Before an emu_start (ours or bench_lockstep's): clear what the hooks report."""
         self._intno = None
         self._unmapped = None
         self._mmio_aborted = False
@@ -431,11 +428,7 @@ class CortexM:
 
     def _emu_start(self, start: int, stop_at: int) -> bool:
         """emu_start with the bookkeeping reset; False if it ended in an error (already handled)."""
-        st = self.state
-        st.reason = native.STOP_NONE
-        self._intno = None
-        self._unmapped = None
-        self._mmio_aborted = False
+        self.prepare_native_run()
         self._emulating = True
         try:
             self.uc.emu_start(start | 1, stop_at)
@@ -550,9 +543,7 @@ class CortexM:
         uc.emu_stop()
 
     def _on_unmapped(self, uc: Uc, access: int, address: int, size: int, value: int, user_data: object) -> bool:
-        kind = {UC_HOOK_MEM_READ_UNMAPPED: "read", UC_HOOK_MEM_WRITE_UNMAPPED: "write"}.get(access, "fetch")
-        # Unicorn passes the UC_MEM_* access type, not the hook bit.
-        kind = {19: "read", 20: "write", 21: "fetch"}.get(access, kind)
+        kind = {UC_MEM_READ_UNMAPPED: "read", UC_MEM_WRITE_UNMAPPED: "write"}.get(access, "fetch")
         self._unmapped = (kind, address, size)
         return False
 
