@@ -352,3 +352,42 @@ systick:
     assert log(built) == [1, 2, 3]
     sleeps = [c for c, core, kind, f in built.machine.trace.records if kind == "sleep"]
     assert len(sleeps) == 1  # only the second WFE slept
+
+
+def test_registers_survive_switching_instances_in_unprivileged_thread_mode(tmp_path):
+    """Lockstep moves a core to its precise instance; Unicorn hides banked SPs when unprivileged."""
+    from unicorn import arm_const as A
+
+    from bench.emu.cortexm import _save_registers
+
+    elf = assemble(tmp_path, """
+    .thumb_func
+    .global reset
+reset:
+    ldr r0, =0x20004000
+    msr psp, r0
+    movs r0, #3
+    msr control, r0         @ unprivileged, on PSP
+    isb
+    movs r7, #77
+    adds r7, r7, #0         @ sets flags: Z=0, N=0
+    svc #0                  @ the handler returns to unprivileged thread mode
+    push {r7}
+    b .
+    .thumb_func
+svc:
+    mrs r6, msp
+    bx lr
+    .ltorg
+""")
+    built = machine(tmp_path, elf)
+    core = built.core("cpu")
+    built.machine.run(40)  # well past the SVC: parked in `b .`, unprivileged on PSP
+    before = _save_registers(core.regs, True)
+    assert before[A.UC_ARM_REG_CONTROL] == 3 and before[A.UC_ARM_REG_PSP] == 0x20004000 - 4
+    assert before[A.UC_ARM_REG_MSP] != 0  # read through the privileged detour
+    core.select_precise()
+    assert _save_registers(core.regs, True) == before
+    core.run(core.cycles + 1)  # back to the fast instance
+    assert _save_registers(core.regs, True) == before
+    assert word(built, 0x20004000 - 4) == 77

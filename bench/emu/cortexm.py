@@ -650,7 +650,7 @@ class CortexM:
         ipsr = self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
         control = self.reg(A.UC_ARM_REG_CONTROL)
         on_psp = ipsr == 0 and bool(control & 2)
-        sp = self.reg(A.UC_ARM_REG_PSP if on_psp else A.UC_ARM_REG_MSP)
+        sp = self.reg(A.UC_ARM_REG_SP)  # the active one; banked reads are 0 when unprivileged (trap 4)
         xpsr = self.reg(A.UC_ARM_REG_XPSR)
         regs = [self.reg(r) for r in _FRAME_REGS]
         align = 0x200 if (self.ccr & 0x200 and sp & 4) else 0
@@ -731,9 +731,16 @@ class CortexM:
             self._halt(f"cannot unstack the exception frame at SP 0x{sp:08x}", pc=exc_return)
             return
         new_sp = sp + 0x20 + (4 if xpsr & 0x200 else 0)
-        self.regs.set(A.UC_ARM_REG_IPSR, 0 if to_thread else xpsr & 0x1FF)
         control = self.reg(A.UC_ARM_REG_CONTROL)
-        self.regs.set(A.UC_ARM_REG_CONTROL, (control | 2) if use_psp else (control & ~2))
+        final_control = (control | 2) if use_psp else (control & ~2)
+        # Unicorn drops SPSEL writes in handler mode and banked-SP writes while unprivileged
+        # (facts: trap 4): pass through privileged thread mode, then drop privilege last.
+        self.regs.set(A.UC_ARM_REG_CONTROL, control & ~1)
+        self.regs.set(A.UC_ARM_REG_IPSR, 0 if to_thread else xpsr & 0x1FF)
+        if to_thread:
+            self.regs.set(A.UC_ARM_REG_CONTROL, final_control & ~1)
+        self.regs.set(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP, new_sp)
+        self.regs.set(A.UC_ARM_REG_CONTROL, final_control)
         self.regs.set(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
         if self.is_v7m:
             self.regs.set(A.UC_ARM_REG_APSR_NZCVQ, xpsr & 0xF8000000)

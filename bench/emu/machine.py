@@ -220,6 +220,11 @@ class Machine:
             self._lockstep = None
         for k, core in enumerate(runnable):
             core.pc = ls.pc[k]
+            # A Python error inside a device callback stopped emulation; the binding would
+            # re-raise it from its own emu_start, which the native loop bypasses.
+            failure, core.uc._hook_exception = core.uc._hook_exception, None
+            if failure is not None:
+                raise failure
         if stopped < 0:
             return
         core = runnable[stopped % native.NEEDS_ENGINE_BEFORE_RUN]
