@@ -55,9 +55,26 @@ def _parser() -> argparse.ArgumentParser:
     ipi.add_argument("--artifacts", default="artifacts/ipi", help="directory for console logs and the trace")
     ipi.add_argument("--json", dest="json_path", help="write the result document here")
 
+    fw = scenarios.add_parser("firmware", help="load ELFs onto cores, boot, watch a UART",
+                              description="Flash images by their physical addresses, release the boot core, "
+                                          "stream the console, and wait (in emulated time) for --expect.")
+    fw.add_argument("--platform", default="platforms/lpc4337.repl")
+    fw.add_argument("--load", action="append", default=[], metavar="CORE=ELF", help="image for a core (repeatable)")
+    fw.add_argument("--boot", help="core released at power-on (default: the first CPU of the platform)")
+    fw.add_argument("--uart", help="UART to watch (default: the first one of the platform)")
+    fw.add_argument("--expect", help="regex that ends the run successfully")
+    fw.add_argument("--fail", dest="failures", action="append", default=[],
+                    help="string that ends the run as a failure (repeatable)")
+    fw.add_argument("--timeout", dest="timeout_s", type=float, default=1.0, help="emulated seconds")
+    fw.add_argument("--quantum", type=_positive, default=100_000)
+    fw.add_argument("--quiet", dest="echo", action="store_false", help="do not stream the console")
+    fw.add_argument("--artifacts", default="artifacts/firmware")
+    fw.add_argument("--json", dest="json_path")
+
     perf = commands.add_parser("perf", help="throughput benchmark: the engine next to bare Unicorn")
     perf.add_argument("--platform", default="platforms/lpc4337.repl")
-    perf.add_argument("--rounds", type=_positive, default=40, help="compute kernel iterations")
+    perf.add_argument("--rounds", type=_positive, default=300,
+                      help="compute kernel iterations (~43k instructions each)")
     perf.add_argument("--repeat", type=_positive, default=3, help="runs of each, best kept")
     perf.add_argument("--json", dest="json_path")
     return parser
@@ -101,6 +118,19 @@ def main(argv: list[str] | None = None) -> int:
             _write_json(args.json_path, result)
             _print_ipi(result)
             return 0 if result["passed"] else 1
+        if args.command == "run" and args.scenario == "firmware":
+            from bench.scenarios.firmware import FirmwareOptions, parse_loads, run_firmware
+
+            fields = {k: v for k, v in vars(args).items() if k not in ("command", "scenario", "json_path", "load")}
+            try:
+                result = run_firmware(FirmwareOptions(images=parse_loads(args.load), **fields))
+            except BenchError as exc:
+                _write_json(args.json_path, getattr(exc, "result", {"passed": False, "error": str(exc)}))
+                raise
+            _write_json(args.json_path, result)
+            print(f"\nbench: {result['outcome']} after {result['emulated_s']:.6f} s emulated "
+                  f"({result['wall_s']} s wall); artifacts in {result['artifacts']['dir']}", file=sys.stderr)
+            return 0
         if args.command == "perf":
             from bench.measure.perf import run_perf
 

@@ -29,13 +29,14 @@ class ConsoleFailure(pexpect.ExceptionPexpect):
 
 
 class Console:
-    """Expect/send on one UART of a running machine."""
+    """Expect/send on a UART of a running machine (or on several, merged in emulated-time order)."""
 
-    def __init__(self, machine: Machine, uart: Uart16550, log: Path | None = None,
+    def __init__(self, machine: Machine, uart: Uart16550 | Sequence[Uart16550], log: Path | None = None,
                  failures: Sequence[str | bytes] = (), default_timeout: float = 1.0) -> None:
         self.machine = machine
-        self.uart = uart
-        self.name = uart.name
+        self.uarts = [uart] if isinstance(uart, Uart16550) else list(uart)
+        self.uart = self.uarts[0]  # where send() types
+        self.name = "+".join(u.name for u in self.uarts)
         self.timeout = default_timeout
         self.buffer = b""
         self.before = b""
@@ -46,7 +47,8 @@ class Console:
         self._patterns: list[re.Pattern[bytes]] = []
         self._hit: re.Match[bytes] | None = None
         self._failed: re.Match[bytes] | None = None
-        uart.listeners.append(self._on_output)
+        for each in self.uarts:
+            each.listeners.append(self._on_output)
 
     # ------------------------------------------------------------- output
     def _on_output(self, data: bytes) -> None:
@@ -80,8 +82,9 @@ class Console:
         if self._log is not None:
             self._log.close()
             self._log = None
-        if self._on_output in self.uart.listeners:
-            self.uart.listeners.remove(self._on_output)
+        for each in self.uarts:
+            if self._on_output in each.listeners:
+                each.listeners.remove(self._on_output)
 
     # ------------------------------------------------------------- expect
     def expect(self, pattern: Pattern | Sequence[Pattern], timeout: float | None = -1) -> int:

@@ -66,12 +66,15 @@ class Session:
             if name in values:
                 memory.write(address + 4 + 4 * index, struct.pack("<I", values[name] & 0xFFFFFFFF))
 
-    def console(self, uart: str, failures: tuple[str, ...] = ()) -> Console:
-        if uart not in self.consoles:
-            self.consoles[uart] = Console(self.machine, self.built.uart(uart), self.artifacts / f"{uart}.log",
-                                          failures=failures)
-            (self.artifacts / f"{uart}.log").write_bytes(b"")
-        return self.consoles[uart]
+    def console(self, uart: str | list[str], failures: tuple[str, ...] = ()) -> Console:
+        """A console on one UART (log `<uart>.log`) or on several merged (log `console.log`)."""
+        names = [uart] if isinstance(uart, str) else uart
+        key = names[0] if len(names) == 1 else "console"
+        if key not in self.consoles:
+            log = self.artifacts / f"{key}.log"
+            log.write_bytes(b"")
+            self.consoles[key] = Console(self.machine, [self.built.uart(n) for n in names], log, failures=failures)
+        return self.consoles[key]
 
     def power_on(self, core_name: str) -> None:
         """The boot core leaves reset at cycle 0 (the others wait for it, as on the chip)."""
@@ -84,7 +87,7 @@ class Session:
         paths = {}
         for name, console in self.consoles.items():
             console.close()
-            paths[f"console_{name}"] = str(self.artifacts / f"{name}.log")
+            paths["console" if name == "console" else f"console_{name}"] = str(self.artifacts / f"{name}.log")
         trace_path = self.artifacts / "trace.jsonl"
         self.machine.trace.write_jsonl(trace_path)
         paths["trace"] = str(trace_path)

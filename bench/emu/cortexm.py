@@ -274,9 +274,9 @@ class CortexM:
         self.regs.set(A.UC_ARM_REG_MSP, sp & ~3)
         self.regs.set(A.UC_ARM_REG_LR, 0xFFFFFFFF)
         if not pc & 1:
-            raise GuestError(f"{self.name}: reset vector 0x{pc:08x} lacks the Thumb bit: "
-                             f"the image at 0x{self.vtor:08x} "
-                             "is not a Cortex-M vector table")
+            raise GuestError(f"{self.name}: left reset, but the vector table it boots from (address 0x{self.vtor:08x}"
+                             f" of its map) holds SP 0x{sp:08x}, PC 0x{pc:08x} (no Thumb bit): no Cortex-M image is "
+                             f"loaded where {self.name} boots; load one (e.g. --load {self.name}=firmware.elf)")
         self.pc = pc & ~1
         self.stall(max(0, at_cycle - self.cycles))  # time spent in reset executes nothing
         self.in_reset = False
