@@ -206,7 +206,6 @@ class Machine:
         ls = native.Lockstep()
         ls.n = len(runnable)
         ls.horizon = horizon
-        ls.running = -1
         for k, core in enumerate(runnable):
             core.select_precise()
             core.prepare_native_run()

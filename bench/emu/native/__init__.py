@@ -86,7 +86,6 @@ class Lockstep(ctypes.Structure):
         ("n", ctypes.c_uint32),
         ("err", ctypes.c_int32),
         ("horizon", ctypes.c_uint64),
-        ("running", ctypes.c_int32),
     ]
 
 

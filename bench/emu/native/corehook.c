@@ -332,7 +332,6 @@ typedef struct {
     uint32_t n;
     int32_t err;
     uint64_t horizon;  /* the engine lowers it when a device schedules an event */
-    int32_t running;   /* the core inside emu_start, for the engine's callbacks */
 } bench_lockstep_t;
 
 int bench_lockstep(bench_lockstep_t *ls)
@@ -356,9 +355,7 @@ int bench_lockstep(bench_lockstep_t *ls)
         st->soft_limit = limit;
         st->reason = STOP_NONE;
         st->prev_end = ls->pc[i];
-        ls->running = (int32_t)i;
         uc_err err = uc_emu_start(ls->uc[i], ls->pc[i] | 1, 0xFFFFFFFFu, 0, 0);
-        ls->running = -1;
         if (err != UC_ERR_OK) {
             ls->err = err;
             return (int)i;
