@@ -16,13 +16,18 @@ from bench.emu.machine import Machine
 from bench.emu.memory import Memory
 from bench.emu.peripheral import IrqLine, Peripheral
 from bench.errors import BenchError
+from bench.platforms.lpc43xx.clocks import Lpc43xxCcu, Lpc43xxCgu
 from bench.platforms.lpc43xx.creg import Lpc43xxCreg
 from bench.platforms.lpc43xx.rgu import Lpc43xxRgu
+from bench.platforms.lpc43xx.scu import Lpc43xxScu
+from bench.platforms.lpc43xx.timer import Lpc43xxTimer
 from bench.platforms.repl import Entry, Platform, Reference, ReplError, load_repl
 from bench.platforms.uart16550 import Uart16550
 
 CPU, NVIC, MEMORY, UART = "CPU.CortexM", "IRQControllers.NVIC", "Memory.MappedMemory", "UART.NS16550"
 CREG, RGU = "Miscellaneous.LPC43xx_CREG", "Miscellaneous.LPC43xx_RGU"
+CGU, CCU, SCU = "Miscellaneous.LPC43xx_CGU", "Miscellaneous.LPC43xx_CCU", "Miscellaneous.LPC43xx_SCU"
+TIMER = "Timers.LPC43xx_Timer"
 SCS_ADDRESS = 0xE000E000
 
 # Attributes each type accepts (Renode's names where Renode has them).
@@ -33,6 +38,10 @@ ATTRIBUTES = {
     UART: {"wideRegisters", "size"},
     CREG: {"m4Core", "m0AppCore", "m4MemMap"},
     RGU: {"m0AppCore"},
+    CGU: set(),
+    CCU: set(),
+    SCU: set(),
+    TIMER: set(),
 }
 DEFAULT_ENTRY_CYCLES = {"cortex-m4": 12, "cortex-m0": 16}  # ARM's published interrupt latencies
 
@@ -188,6 +197,14 @@ def build(platform: Platform, filename: str, quantum: int = 100_000) -> BuiltMac
                                      list(built.memories.values()), _int(entry, "m4MemMap", 0x1A000000))
         elif entry.type == RGU:
             peripheral = Lpc43xxRgu(machine, cpu_of(entry, "m0AppCore"))
+        elif entry.type == CGU:
+            peripheral = Lpc43xxCgu()
+        elif entry.type == CCU:
+            peripheral = Lpc43xxCcu()
+        elif entry.type == SCU:
+            peripheral = Lpc43xxScu()
+        elif entry.type == TIMER:
+            peripheral = Lpc43xxTimer(machine, entry.name)
         if peripheral is None:
             continue
         base, size = _sysbus_address(entry)
@@ -211,7 +228,8 @@ def _map_peripheral(core: CortexM, base: int, peripheral: Peripheral) -> None:
 
 
 def _connect_irqs(entry: Entry, peripheral: Any, machine: Machine, nvic_core: dict[str, CortexM]) -> None:
-    outputs = {UART: {None: "irq", "IRQ": "irq"}, CREG: {"M4TxEvent": "to_m0", "M0TxEvent": "to_m4"}}
+    outputs = {UART: {None: "irq", "IRQ": "irq"}, TIMER: {None: "irq", "IRQ": "irq"},
+               CREG: {"M4TxEvent": "to_m0", "M0TxEvent": "to_m4"}}
     known = outputs.get(entry.type or "", {})
     for connection in entry.irqs:
         attr = known.get(connection.source)  # type: ignore[call-overload]

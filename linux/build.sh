@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Build the mainline kernel for the emulated LPC4337 M4, cached by a hash of every input.
+#   linux/build.sh [OUT_LINK]   -> prints the cache directory holding Image, vmlinux, *.dtb
+# Inputs: Debian's linux-source-6.1 tarball, arch/arm/configs/lpc18xx_defconfig plus
+# linux/config/*.config, linux/patches/*.patch (applied in name order), linux/dts/*.dts,
+# the cross compiler. A cold build takes a few minutes on 2 cores; a warm one nothing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+tarball=$(ls /usr/src/linux-source-6.1.tar.xz)
+cross=${CROSS_COMPILE:-arm-linux-gnueabi-}
+cache_root=${AMP_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/amp-bench}
+key=$( { sha256sum "$tarball" | cut -c1-64; "${cross}gcc" --version | head -n1;
+         cd "$here" && find config patches dts build.sh -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+out="$cache_root/linux/$key"
+if [ ! -f "$out/done" ]; then
+  work="$cache_root/linux/build-$key"
+  rm -rf "$work" && mkdir -p "$work"
+  echo "linux: building $key in $work (cold cache: a few minutes)" >&2
+  tar -xf "$tarball" -C "$work"
+  src="$work/linux-source-6.1"
+  for p in $(ls "$here"/patches/*.patch 2>/dev/null | LC_ALL=C sort); do
+    patch -d "$src" -p1 --quiet < "$p"
+  done
+  cp "$here"/dts/*.dts "$src/arch/arm/boot/dts/"
+  make -C "$src" -s ARCH=arm CROSS_COMPILE="$cross" lpc18xx_defconfig
+  "$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$here"/config/*.config >/dev/null
+  make -C "$src" -s ARCH=arm CROSS_COMPILE="$cross" olddefconfig
+  make -C "$src" -s ARCH=arm CROSS_COMPILE="$cross" -j"$(nproc)" Image vmlinux
+  mkdir -p "$out.tmp"
+  for dts in "$here"/dts/*.dts; do
+    name=$(basename "$dts" .dts)
+    cpp -nostdinc -undef -x assembler-with-cpp -I "$src/include" -I "$src/arch/arm/boot/dts" \
+        "$src/arch/arm/boot/dts/$name.dts" | dtc -q -I dts -O dtb -o "$out.tmp/$name.dtb" -
+  done
+  cp "$src/arch/arm/boot/Image" "$src/vmlinux" "$src/.config" "$out.tmp/"
+  rm -rf "$out" && mv "$out.tmp" "$out" && touch "$out/done"
+  rm -rf "$work"
+fi
+if [ $# -ge 1 ]; then ln -sfn "$out" "$1"; fi
+echo "$out"
