@@ -5,10 +5,12 @@ PYTHON      ?= python3
 VENV        := .venv
 BIN         := $(VENV)/bin
 FW_BUILD    := $(CURDIR)/build/firmware
-APT_PACKAGES := gcc gcc-arm-none-eabi binutils-arm-none-eabi make python3-venv
+APT_PACKAGES := gcc gcc-arm-none-eabi binutils-arm-none-eabi make python3-venv \
+                linux-source-6.1 gcc-arm-linux-gnueabi bc bison flex libssl-dev libelf-dev cpio \
+                device-tree-compiler xz-utils patch
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt venv firmware demo test lint perf clean
+.PHONY: setup apt venv firmware linux demo test lint perf clean
 
 setup: apt venv
 
@@ -31,7 +33,13 @@ $(VENV)/.installed: pyproject.toml
 firmware: apt
 	$(MAKE) -C firmware BUILD=$(FW_BUILD) -j2
 
-demo: setup firmware
+# Mainline Linux for the M4, built once per set of inputs and cached outside the clone,
+# and the bench's init (the console agent) for its initramfs.
+linux: apt
+	linux/build.sh build/linux
+	$(MAKE) -C linux/init BUILD=$(CURDIR)/build/linux-init
+
+demo: setup firmware linux
 	@for q in 10 1000 100000; do \
 	  $(BIN)/bench run ipi --platform platforms/lpc4337.repl --rounds 1000 --quantum $$q \
 	    --json artifacts/ipi-q$$q.json --artifacts artifacts/ipi-q$$q || exit $$?; \
@@ -40,7 +48,7 @@ demo: setup firmware
 	same=all(x['directions']==d[0]['directions'] and x['trace_digest']==d[0]['trace_digest'] for x in d); \
 	print('quantum 10 / 1000 / 100000: identical directions and trace digest:', same); sys.exit(0 if same else 1)"
 
-test: setup firmware
+test: setup firmware linux
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

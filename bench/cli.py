@@ -71,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     fw.add_argument("--artifacts", default="artifacts/firmware")
     fw.add_argument("--json", dest="json_path")
 
+    boot = scenarios.add_parser("boot", help="boot mainline Linux on the M4 to user space",
+                                description="Load vmlinux and the device tree, hand over per the ARM boot "
+                                            "protocol, and wait for the kernel to start init.")
+    boot.add_argument("--platform", default="platforms/lpc4337.repl")
+    boot.add_argument("--kernel", help="vmlinux (default: the cached build linked at build/linux)")
+    boot.add_argument("--dtb", help="device tree blob (default: build/linux/lpc4337-ciaa-bench.dtb)")
+    boot.add_argument("--init", help="init ELF for the initramfs (default: build/linux-init/init.elf)")
+    boot.add_argument("--expect", default="amp-bench# ", help="regex marking a finished boot (default: the prompt)")
+    boot.add_argument("--timeout", dest="timeout_s", type=float, default=5.0, help="emulated seconds")
+    boot.add_argument("--quantum", type=_positive, default=100_000)
+    boot.add_argument("--artifacts", default="artifacts/boot")
+    boot.add_argument("--json", dest="json_path")
+
     perf = commands.add_parser("perf", help="throughput benchmark: the engine next to bare Unicorn")
     perf.add_argument("--platform", default="platforms/lpc4337.repl")
     perf.add_argument("--rounds", type=_positive, default=300,
@@ -130,6 +143,19 @@ def main(argv: list[str] | None = None) -> int:
             _write_json(args.json_path, result)
             print(f"\nbench: {result['outcome']} after {result['emulated_s']:.6f} s emulated "
                   f"({result['wall_s']} s wall); artifacts in {result['artifacts']['dir']}", file=sys.stderr)
+            return 0
+        if args.command == "run" and args.scenario == "boot":
+            from bench.scenarios.boot import BootOptions, run_boot
+
+            fields = {k: v for k, v in vars(args).items() if k not in ("command", "scenario", "json_path")}
+            try:
+                result = run_boot(BootOptions(**fields))
+            except BenchError as exc:
+                _write_json(args.json_path, getattr(exc, "result", {"passed": False, "error": str(exc)}))
+                raise
+            _write_json(args.json_path, result)
+            print(f"boot: {result['boot_instructions']} instructions, {result['boot_emulated_s']:.3f} s emulated, "
+                  f"{result['boot_wall_s']} s wall ({result['mips']} MIPS); console: {result['console_log']}")
             return 0
         if args.command == "perf":
             from bench.measure.perf import run_perf

@@ -43,6 +43,7 @@ class Console:
         self.after: bytes | type = b""
         self.match: re.Match[bytes] | type | None = None
         self.failures = [re.compile(re.escape(_bytes(f))) for f in failures]
+        self.log_path = log
         self._log: IO[bytes] | None = log.open("ab") if log is not None else None
         self._patterns: list[re.Pattern[bytes]] = []
         self._hit: re.Match[bytes] | None = None

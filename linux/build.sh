@@ -8,6 +8,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tarball=$(ls /usr/src/linux-source-6.1.tar.xz)
 cross=${CROSS_COMPILE:-arm-linux-gnueabi-}
+# Reproducible: the version banner must not name this machine or this hour.
+export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 1970" KBUILD_BUILD_USER=amp-bench \
+       KBUILD_BUILD_HOST=amp-bench KBUILD_BUILD_VERSION=1
 cache_root=${AMP_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/amp-bench}
 key=$( { sha256sum "$tarball" | cut -c1-64; "${cross}gcc" --version | head -n1;
          cd "$here" && find config patches dts build.sh -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)

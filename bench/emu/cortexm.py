@@ -284,6 +284,21 @@ class CortexM:
         self.halted_error = None
         self.machine.trace.record(self.cycles, self.name, "reset-release", pc=self.pc, sp=sp)
 
+    def boot_at(self, pc: int, sp: int, registers: dict[int, int], at_cycle: int = 0) -> None:
+        """Leave reset at `pc` with the given registers, as a boot loader hands over to a kernel."""
+        self.nvic = Nvic(self.config.num_irqs, self.config.priority_bits, has_basepri=self.is_v7m)
+        self.scs.reset()
+        self.flush_code_cache()
+        self.regs.set(A.UC_ARM_REG_IPSR, 0)
+        self.regs.set(A.UC_ARM_REG_CONTROL, 0)
+        self.regs.set(A.UC_ARM_REG_MSP, sp)
+        for reg_id, value in registers.items():
+            self.regs.set(reg_id, value)
+        self.pc = pc & ~1
+        self.stall(max(0, at_cycle - self.cycles))
+        self.in_reset, self.sleep, self.halted_error = False, None, None
+        self.machine.trace.record(self.cycles, self.name, "boot", pc=self.pc, sp=sp)
+
     # -------------------------------------------------------------- registers
     def reg(self, reg_id: int) -> int:
         return self.regs.get(reg_id)

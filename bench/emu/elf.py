@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,17 +38,46 @@ class Segment:
 
 @dataclass
 class ElfImage:
-    """A parsed firmware image: its loadable bytes, entry, symbols and architecture."""
+    """A parsed firmware image: its loadable bytes, entry, symbols and architecture.
+
+    Symbols are read on first use, straight from the symbol table: a kernel has tens
+    of thousands and most runs never need them.
+    """
 
     path: Path
     entry: int
     segments: list[Segment]
     arch: int | None
     profile: str | None
-    symbols: dict[str, int] = field(default_factory=dict)
     sha256: str = ""
+    _symtab: tuple[bytes, bytes] | None = None  # raw .symtab and its string table
+    _symbols: dict[str, int] | None = None
     _functions: list[tuple[int, int, str]] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
+
+    @property
+    def symbols(self) -> dict[str, int]:
+        if self._symbols is None:
+            self._read_symbols()
+        return self._symbols  # type: ignore[return-value]
+
+    def _read_symbols(self) -> None:
+        symbols: dict[str, int] = {}
+        functions = []
+        if self._symtab is not None:
+            table, strings = self._symtab
+            for name_at, value, size, info, _other, shndx in struct.iter_unpack("<IIIBBH", table):
+                kind = info & 0xF  # STT_NOTYPE 0, OBJECT 1, FUNC 2
+                if name_at == 0 or shndx == 0 or kind > 2:
+                    continue
+                name = strings[name_at:strings.index(b"\0", name_at)].decode(errors="replace")
+                if name.startswith("$"):
+                    continue
+                symbols.setdefault(name, value)
+                if kind == 2:
+                    functions.append((value & ~1, size, name))
+        functions.sort()
+        self._symbols, self._functions, self._starts = symbols, functions, [f[0] for f in functions]
 
     @property
     def arch_name(self) -> str:
@@ -60,6 +90,8 @@ class ElfImage:
 
     def symbolize(self, address: int) -> str | None:
         """"function+0xoffset" for an address inside a function of this image."""
+        if self._symbols is None:
+            self._read_symbols()
         i = bisect.bisect_right(self._starts, address) - 1
         if i >= 0:
             start, size, name = self._functions[i]
@@ -101,19 +133,9 @@ def _parse(path: Path, raw: bytes) -> ElfImage:
     arch, profile = _build_attributes(elf)
     image = ElfImage(path, elf["e_entry"], segments, arch, profile, sha256=hashlib.sha256(raw).hexdigest())
     symtab = elf.get_section_by_name(".symtab")
-    if symtab is not None:
-        functions = []
-        for sym in symtab.iter_symbols():
-            if not sym.name or sym["st_info"]["type"] not in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE"):
-                continue
-            if sym["st_shndx"] == "SHN_UNDEF" or sym.name.startswith("$"):
-                continue
-            image.symbols.setdefault(sym.name, sym["st_value"])
-            if sym["st_info"]["type"] == "STT_FUNC":
-                functions.append((sym["st_value"] & ~1, sym["st_size"], sym.name))
-        functions.sort()
-        image._functions = functions
-        image._starts = [f[0] for f in functions]
+    if symtab is not None and symtab["sh_entsize"] == 16:
+        strtab = elf.get_section(symtab["sh_link"])
+        image._symtab = (symtab.data(), strtab.data())
     return image
 
 

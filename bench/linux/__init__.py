@@ -1,0 +1,1 @@
+"""What a boot loader does for Linux: initramfs, device-tree fix-ups, hand-over."""

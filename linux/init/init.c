@@ -1,0 +1,219 @@
+/*
+ * amp-bench init: the first user process of the emulated LPC4337's Linux, and the
+ * agent the bench drives over the console.
+ *
+ * No libc exists for ARMv7-M nommu here, so this is freestanding: raw EABI system
+ * calls (svc 0, number in r7), position-independent code with no relocations (all
+ * data is static and reached PC-relative), loaded as a static-PIE ELF by the kernel's
+ * ELF-FDPIC loader.
+ *
+ * Console protocol: a prompt "amp-bench# "; one command per line:
+ *   echo WORDS...          print WORDS
+ *   cat PATH               print a file (sysfs, procfs, ...)
+ *   write PATH TEXT        write TEXT to a file (e.g. remoteproc's state/firmware)
+ *   ls PATH                list a directory
+ *   help                   list the commands
+ * Errors print "error: <what>: errno <n>".
+ */
+#include <stdint.h>
+
+#define SYS_exit 1
+#define SYS_read 3
+#define SYS_write 4
+#define SYS_open 5
+#define SYS_close 6
+#define SYS_mount 21
+#define SYS_mkdir 39
+#define SYS_getdents64 217
+
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_DIRECTORY 040000
+
+static long syscall3(long n, long a, long b, long c)
+{
+    register long r0 __asm__("r0") = a;
+    register long r1 __asm__("r1") = b;
+    register long r2 __asm__("r2") = c;
+    register long r7 __asm__("r7") = n;
+    __asm__ volatile("svc 0" : "+r"(r0) : "r"(r1), "r"(r2), "r"(r7) : "memory");
+    return r0;
+}
+
+static long syscall5(long n, long a, long b, long c, long d, long e)
+{
+    register long r0 __asm__("r0") = a;
+    register long r1 __asm__("r1") = b;
+    register long r2 __asm__("r2") = c;
+    register long r3 __asm__("r3") = d;
+    register long r4 __asm__("r4") = e;
+    register long r7 __asm__("r7") = n;
+    __asm__ volatile("svc 0" : "+r"(r0) : "r"(r1), "r"(r2), "r"(r3), "r"(r4), "r"(r7) : "memory");
+    return r0;
+}
+
+static unsigned long length(const char *s)
+{
+    unsigned long n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+static void out(const char *s) { syscall3(SYS_write, 1, (long)s, (long)length(s)); }
+
+static void out_n(const char *s, unsigned long n) { syscall3(SYS_write, 1, (long)s, (long)n); }
+
+static void out_number(long v)
+{
+    char buf[12];
+    int i = sizeof(buf);
+    int negative = v < 0;
+    unsigned long u = negative ? (unsigned long)-v : (unsigned long)v;
+    do {
+        buf[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (negative)
+        buf[--i] = '-';
+    out_n(buf + i, sizeof(buf) - (unsigned long)i);
+}
+
+static void error(const char *what, long err)
+{
+    out("error: ");
+    out(what);
+    out(": errno ");
+    out_number(-err);
+    out("\n");
+}
+
+static int same(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+static char *next_word(char *s)
+{
+    while (*s && *s != ' ')
+        s++;
+    if (*s)
+        *s++ = 0;
+    while (*s == ' ')
+        s++;
+    return s;
+}
+
+static void cat(const char *path)
+{
+    static char buf[512];
+    long fd = syscall3(SYS_open, (long)path, O_RDONLY, 0);
+    if (fd < 0) {
+        error(path, fd);
+        return;
+    }
+    long n;
+    while ((n = syscall3(SYS_read, fd, (long)buf, sizeof(buf))) > 0)
+        out_n(buf, (unsigned long)n);
+    if (n < 0)
+        error(path, n);
+    syscall3(SYS_close, fd, 0, 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    long fd = syscall3(SYS_open, (long)path, O_WRONLY, 0);
+    if (fd < 0) {
+        error(path, fd);
+        return;
+    }
+    long n = syscall3(SYS_write, fd, (long)text, (long)length(text));
+    if (n < 0)
+        error(path, n);
+    syscall3(SYS_close, fd, 0, 0);
+}
+
+static void list(const char *path)
+{
+    static char buf[1024];
+    long fd = syscall3(SYS_open, (long)path, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0) {
+        error(path, fd);
+        return;
+    }
+    long n;
+    while ((n = syscall3(SYS_getdents64, fd, (long)buf, sizeof(buf))) > 0) {
+        for (long off = 0; off < n;) {
+            unsigned short reclen = *(unsigned short *)(buf + off + 16);
+            const char *name = buf + off + 19;
+            if (name[0] != '.') {
+                out(name);
+                out("\n");
+            }
+            off += reclen;
+        }
+    }
+    if (n < 0)
+        error(path, n);
+    syscall3(SYS_close, fd, 0, 0);
+}
+
+static void run(char *line)
+{
+    char *args = next_word(line);
+    if (same(line, "echo")) {
+        out(args);
+        out("\n");
+    } else if (same(line, "cat")) {
+        cat(args);
+    } else if (same(line, "write")) {
+        char *text = next_word(args);
+        write_file(args, text);
+    } else if (same(line, "ls")) {
+        list(*args ? args : "/");
+    } else if (same(line, "help")) {
+        out("commands: echo WORDS | cat PATH | write PATH TEXT | ls PATH | help\n");
+    } else if (*line) {
+        out("error: unknown command: ");
+        out(line);
+        out("\n");
+    }
+}
+
+void main_loop(void)
+{
+    static char line[600];
+    syscall3(SYS_mkdir, (long)"/proc", 0555, 0);
+    syscall3(SYS_mkdir, (long)"/sys", 0555, 0);
+    syscall5(SYS_mount, (long)"proc", (long)"/proc", (long)"proc", 0, 0);
+    syscall5(SYS_mount, (long)"sysfs", (long)"/sys", (long)"sysfs", 0, 0);
+    out("amp-bench init ready\n");
+    for (;;) {
+        unsigned long used = 0;
+        out("amp-bench# ");
+        for (;;) {
+            char c;
+            long n = syscall3(SYS_read, 0, (long)&c, 1);
+            if (n <= 0)
+                continue;
+            if (c == '\r' || c == '\n')
+                break;
+            if (used < sizeof(line) - 1)
+                line[used++] = c;
+        }
+        line[used] = 0;
+        run(line);
+    }
+}
+
+__attribute__((naked, noreturn)) void _start(void)
+{
+    __asm__ volatile("bl main_loop\n"
+                     "movs r0, #0\n"
+                     "movs r7, #1\n"
+                     "svc 0\n");
+}
