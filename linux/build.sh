@@ -2,8 +2,8 @@
 # Build the mainline kernel for the emulated LPC4337 M4, cached by a hash of every input.
 #   linux/build.sh [OUT_LINK]   -> prints the cache directory holding Image, vmlinux, *.dtb
 # Inputs: Debian's linux-source-6.1 tarball, arch/arm/configs/lpc18xx_defconfig plus
-# linux/config/*.config, linux/patches/*.patch (applied in name order), linux/dts/*.dts,
-# the cross compiler. A cold build takes a few minutes on 2 cores; a warm one nothing.
+# linux/config/*.config, linux/patches/*.patch (applied in name order) to existing files,
+# linux/src/ (new files, laid out as in the kernel tree), linux/dts/*.dts, the cross compiler. A cold build takes a few minutes on 2 cores; a warm one nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tarball=$(ls /usr/src/linux-source-6.1.tar.xz)
@@ -13,7 +13,7 @@ export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 1970" KBUILD_BUILD_USER=a
        KBUILD_BUILD_HOST=amp-bench KBUILD_BUILD_VERSION=1
 cache_root=${AMP_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/amp-bench}
 key=$( { sha256sum "$tarball" | cut -c1-64; "${cross}gcc" --version | head -n1;
-         cd "$here" && find config patches dts build.sh -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+         cd "$here" && find config patches src dts build.sh -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
 out="$cache_root/linux/$key"
 if [ ! -f "$out/done" ]; then
   work="$cache_root/linux/build-$key"
@@ -24,6 +24,7 @@ if [ ! -f "$out/done" ]; then
   for p in $(ls "$here"/patches/*.patch 2>/dev/null | LC_ALL=C sort); do
     patch -d "$src" -p1 --quiet < "$p"
   done
+  cp -r "$here"/src/. "$src/"
   cp "$here"/dts/*.dts "$src/arch/arm/boot/dts/"
   make -C "$src" -s ARCH=arm CROSS_COMPILE="$cross" lpc18xx_defconfig
   "$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$here"/config/*.config >/dev/null

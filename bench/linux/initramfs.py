@@ -37,12 +37,17 @@ def newc(entries: list[Entry]) -> bytes:
     return bytes(out)
 
 
-def bench_initramfs(init: bytes) -> bytes:
-    """/init (the bench's agent), /dev/console for its stdio, and mount points."""
-    return newc([
+def bench_initramfs(init: bytes, firmware: dict[str, bytes] | None = None) -> bytes:
+    """/init (the bench's agent), /dev/console for its stdio, mount points, and
+    /lib/firmware/<name> for each coprocessor image (where remoteproc looks for it)."""
+    entries = [
         Entry("dev", S_IFDIR | 0o755),
         Entry("dev/console", S_IFCHR | 0o600, rdev=(5, 1)),
         Entry("proc", S_IFDIR | 0o555),
         Entry("sys", S_IFDIR | 0o555),
-        Entry("init", S_IFREG | 0o755, init),
-    ])
+        Entry("lib", S_IFDIR | 0o755),
+        Entry("lib/firmware", S_IFDIR | 0o755),
+    ]
+    entries += [Entry(f"lib/firmware/{name}", S_IFREG | 0o644, data) for name, data in sorted((firmware or {}).items())]
+    entries.append(Entry("init", S_IFREG | 0o755, init))
+    return newc(entries)

@@ -26,7 +26,7 @@ class LinuxLayout:
 
     dtb: int = 0x10000000         # local SRAM0: not Linux memory, so nothing overwrites it
     boot_stack: int = 0x10008000
-    initrd: int = 0x28780000      # the last 512 KiB of SDRAM
+    initrd: int = 0x28700000      # the last MiB of SDRAM
 
 
 def with_initrd(blob: bytes, start: int, end: int, source: Path) -> bytes:
@@ -41,13 +41,15 @@ def with_initrd(blob: bytes, start: int, end: int, source: Path) -> bytes:
 
 
 def boot_linux(session: Session, core_name: str, kernel: Path, dtb: Path, init: Path | None,
-               layout: LinuxLayout | None = None) -> ElfImage:
-    """Load vmlinux, the initramfs and the DTB, then start the core at the kernel's entry."""
+               firmware: dict[str, Path] | None = None, layout: LinuxLayout | None = None) -> ElfImage:
+    """Load vmlinux, the initramfs (init + /lib/firmware files) and the DTB, then start the
+    core at the kernel's entry."""
     layout = layout or LinuxLayout()
     image = session.load(core_name, kernel)
     blob = dtb.read_bytes()
     if init is not None:
-        archive = bench_initramfs(init.read_bytes())
+        files = {name: path.read_bytes() for name, path in (firmware or {}).items()}
+        archive = bench_initramfs(init.read_bytes(), files)
         _write(session, layout.initrd, archive, "initramfs")
         blob = with_initrd(blob, layout.initrd, layout.initrd + len(archive), dtb)
     _write(session, layout.dtb, blob, f"device tree {dtb}")

@@ -12,6 +12,11 @@
  *   cat PATH               print a file (sysfs, procfs, ...)
  *   write PATH TEXT        write TEXT to a file (e.g. remoteproc's state/firmware)
  *   ls PATH                list a directory
+ *   rpmsg-echo DEV SIZES COUNT
+ *                          for each size in SIZES (comma-separated, 1..496) send COUNT
+ *                          messages of a known pattern to DEV (an RPMsg endpoint
+ *                          device) and check each echo byte for byte; prints
+ *                          "rpmsg-echo: messages N mismatches M" (and the first errors)
  *   help                   list the commands
  * Errors print "error: <what>: errno <n>".
  */
@@ -162,6 +167,76 @@ static void list(const char *path)
     syscall3(SYS_close, fd, 0, 0);
 }
 
+static unsigned long parse_number(const char **s)
+{
+    unsigned long v = 0;
+    while (**s >= '0' && **s <= '9')
+        v = v * 10 + (unsigned long)(*(*s)++ - '0');
+    return v;
+}
+
+/* Payload byte i of message n: a pattern that differs per message and per byte. */
+static unsigned char pattern(unsigned long n, unsigned long i)
+{
+    return (unsigned char)((n * 131u + i * 7u + (i >> 3)) ^ 0x5Au);
+}
+
+static void rpmsg_echo(char *args)
+{
+    static unsigned char tx[512], rx[512];
+    char *sizes = next_word(args);
+    char *count_text = next_word(sizes);
+    const char *c = count_text;
+    unsigned long count = parse_number(&c), messages = 0, mismatches = 0;
+    long fd = syscall3(SYS_open, (long)args, 2 /* O_RDWR */, 0);
+    if (fd < 0) {
+        error(args, fd);
+        return;
+    }
+    const char *s = sizes;
+    while (*s) {
+        unsigned long size = parse_number(&s);
+        if (*s == ',')
+            s++;
+        else if (*s) {
+            out("error: bad size list\n");
+            break;
+        }
+        for (unsigned long n = 0; n < count; n++, messages++) {
+            for (unsigned long i = 0; i < size; i++)
+                tx[i] = pattern(messages, i);
+            long w = syscall3(SYS_write, fd, (long)tx, (long)size);
+            if (w != (long)size) {
+                error("rpmsg write", w < 0 ? w : -5);
+                mismatches++;
+                continue;
+            }
+            long r = syscall3(SYS_read, fd, (long)rx, sizeof(rx));
+            int bad = r != (long)size;
+            for (unsigned long i = 0; !bad && i < size; i++)
+                bad = rx[i] != tx[i];
+            if (bad) {
+                if (mismatches < 5) {
+                    out("mismatch: message ");
+                    out_number((long)messages);
+                    out(" size ");
+                    out_number((long)size);
+                    out(" got ");
+                    out_number(r);
+                    out("\n");
+                }
+                mismatches++;
+            }
+        }
+    }
+    syscall3(SYS_close, fd, 0, 0);
+    out("rpmsg-echo: messages ");
+    out_number((long)messages);
+    out(" mismatches ");
+    out_number((long)mismatches);
+    out("\n");
+}
+
 static void run(char *line)
 {
     char *args = next_word(line);
@@ -175,8 +250,10 @@ static void run(char *line)
         write_file(args, text);
     } else if (same(line, "ls")) {
         list(*args ? args : "/");
+    } else if (same(line, "rpmsg-echo")) {
+        rpmsg_echo(args);
     } else if (same(line, "help")) {
-        out("commands: echo WORDS | cat PATH | write PATH TEXT | ls PATH | help\n");
+        out("commands: echo WORDS | cat PATH | write PATH TEXT | ls PATH | rpmsg-echo DEV SIZES COUNT | help\n");
     } else if (*line) {
         out("error: unknown command: ");
         out(line);
@@ -191,6 +268,8 @@ void main_loop(void)
     syscall3(SYS_mkdir, (long)"/sys", 0555, 0);
     syscall5(SYS_mount, (long)"proc", (long)"/proc", (long)"proc", 0, 0);
     syscall5(SYS_mount, (long)"sysfs", (long)"/sys", (long)"sysfs", 0, 0);
+    /* Device nodes appear as drivers bind (/dev/rpmsgN, /dev/ttyRPMSGn); stdio stays open. */
+    syscall5(SYS_mount, (long)"devtmpfs", (long)"/dev", (long)"devtmpfs", 0, 0);
     out("amp-bench init ready\n");
     for (;;) {
         unsigned long used = 0;
