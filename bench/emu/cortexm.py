@@ -717,7 +717,6 @@ class CortexM:
             self._fault(USAGEFAULT, 1 << 18, f"exception return 0x{exc_return:08x} with no active exception")
             return
         self.nvic.deactivate(returning)
-        self.machine.trace.record(self.cycles, self.name, "exc-return", exc=returning)
         for callback in self.on_exception_return:
             callback(self, returning, self.cycles)
         to_thread = exc_return != EXC_RETURN_HANDLER
@@ -728,6 +727,7 @@ class CortexM:
         if pending is not None:
             primask, basepri, faultmask = self.masks()
             if self.nvic.preempts(pending, self.nvic.execution_priority(primask, basepri, faultmask)):
+                self.machine.trace.record(self.cycles, self.name, "exc-return", exc=returning, tail=1)
                 self.regs.set(A.UC_ARM_REG_IPSR, pending)
                 self.regs.set(A.UC_ARM_REG_APSR_NZCV, self.reg(A.UC_ARM_REG_APSR_NZCV))
                 self.regs.set(A.UC_ARM_REG_LR, exc_return)
@@ -746,6 +746,7 @@ class CortexM:
             self._halt(f"cannot unstack the exception frame at SP 0x{sp:08x}", pc=exc_return)
             return
         new_sp = sp + 0x20 + (4 if xpsr & 0x200 else 0)
+        self.machine.trace.record(self.cycles, self.name, "exc-return", exc=returning, pc=pc & ~1)
         control = self.reg(A.UC_ARM_REG_CONTROL)
         final_control = (control | 2) if use_psp else (control & ~2)
         # Unicorn drops SPSEL writes in handler mode and banked-SP writes while unprivileged
@@ -818,17 +819,30 @@ def _save_registers(uc: Registers, v7m: bool) -> dict[int, int]:
 
 
 def _load_registers(uc: Registers, regs: dict[int, int], v7m: bool) -> None:
-    """Write registers saved by _save_registers, in the order Unicorn's quirks demand."""
+    """Write registers saved by _save_registers, in the order Unicorn's quirks demand.
+
+    Unicorn drops CONTROL writes that would regain privilege in thread mode, SPSEL writes
+    in handler mode, and banked-SP accesses while unprivileged (facts: trap 4). So: clear
+    nPRIV in handler mode (always privileged), set each stack pointer as the current SP in
+    privileged thread mode, then drop privilege and enter the saved exception, if any.
+    """
     control = regs[A.UC_ARM_REG_CONTROL]
     xpsr = regs[A.UC_ARM_REG_XPSR]
-    # Privileged thread mode first, so that CONTROL and both stack pointers are writable.
+    ipsr = regs[A.UC_ARM_REG_IPSR]
+    nzcv = xpsr & 0xF0000000
+    spsel = 0 if ipsr else control & 2  # handler mode always runs on MSP
+    msp, psp = regs[A.UC_ARM_REG_MSP], regs[A.UC_ARM_REG_PSP]
+    uc.set(A.UC_ARM_REG_IPSR, 1)
+    uc.set(A.UC_ARM_REG_APSR_NZCV, nzcv)
+    uc.set(A.UC_ARM_REG_CONTROL, 0)
     uc.set(A.UC_ARM_REG_IPSR, 0)
-    uc.set(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
-    uc.set(A.UC_ARM_REG_CONTROL, control & ~1)
-    uc.set(A.UC_ARM_REG_MSP, regs[A.UC_ARM_REG_MSP])
-    uc.set(A.UC_ARM_REG_PSP, regs[A.UC_ARM_REG_PSP])
-    uc.set(A.UC_ARM_REG_CONTROL, control)
-    uc.set(A.UC_ARM_REG_IPSR, regs[A.UC_ARM_REG_IPSR])
+    uc.set(A.UC_ARM_REG_APSR_NZCV, nzcv)
+    uc.set(A.UC_ARM_REG_CONTROL, spsel ^ 2)
+    uc.set(A.UC_ARM_REG_SP, msp if spsel else psp)
+    uc.set(A.UC_ARM_REG_CONTROL, spsel)
+    uc.set(A.UC_ARM_REG_SP, psp if spsel else msp)
+    uc.set(A.UC_ARM_REG_CONTROL, spsel | (control & 1))
+    uc.set(A.UC_ARM_REG_IPSR, ipsr)
     uc.set(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
     if v7m:
         uc.set(A.UC_ARM_REG_APSR_NZCVQ, xpsr & 0xF8000000)

@@ -18,6 +18,7 @@ class Registers:
     """reg(id) / set(id, value) on one Unicorn instance."""
 
     def __init__(self, uc: Uc) -> None:
+        self._uc = uc  # keeps the engine alive as long as its handle is used here
         self._handle = uc._uch
         self._buffer = ctypes.c_uint64(0)
         self._ref = ctypes.byref(self._buffer)
