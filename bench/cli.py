@@ -84,6 +84,29 @@ def _parser() -> argparse.ArgumentParser:
     boot.add_argument("--artifacts", default="artifacts/boot")
     boot.add_argument("--json", dest="json_path")
 
+    def linux_options(parser: argparse.ArgumentParser, artifacts: str) -> None:
+        parser.add_argument("--platform", default="platforms/lpc4337.repl")
+        parser.add_argument("--kernel", help="vmlinux (default: build/linux/vmlinux)")
+        parser.add_argument("--dtb", help="device tree blob (default: build/linux/lpc4337-ciaa-bench.dtb)")
+        parser.add_argument("--init", help="init ELF (default: build/linux-init/init.elf)")
+        parser.add_argument("--m0-firmware", help="M0 firmware ELF with a resource table (default: m0_rpmsg)")
+        parser.add_argument("--quantum", type=_positive, default=100_000)
+        parser.add_argument("--artifacts", default=artifacts)
+        parser.add_argument("--json", dest="json_path")
+
+    life = scenarios.add_parser("rproc-lifecycle", help="start/stop the M0 through Linux remoteproc, then a crash",
+                                description="Cycle the M0 offline -> running -> offline through sysfs, then crash "
+                                            "its firmware and check that Linux recovers it.")
+    life.add_argument("--cycles", type=_positive, default=20)
+    life.add_argument("--no-recovery", dest="recovery", action="store_false", help="skip the crash/recovery case")
+    linux_options(life, "artifacts/rproc-lifecycle")
+
+    echo = scenarios.add_parser("rpmsg-echo", help="RPMsg echo through /dev/rpmsg0, checked byte for byte",
+                                description="Send COUNT messages of each size to the M0, which echoes them.")
+    echo.add_argument("--sizes", default="1,17,64,255,496", help="comma-separated payload sizes (1..496)")
+    echo.add_argument("--count", type=_positive, default=200)
+    linux_options(echo, "artifacts/rpmsg-echo")
+
     perf = commands.add_parser("perf", help="throughput benchmark: the engine next to bare Unicorn")
     perf.add_argument("--platform", default="platforms/lpc4337.repl")
     perf.add_argument("--rounds", type=_positive, default=300,
@@ -157,6 +180,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"boot: {result['boot_instructions']} instructions, {result['boot_emulated_s']:.3f} s emulated, "
                   f"{result['boot_wall_s']} s wall ({result['mips']} MIPS); console: {result['console_log']}")
             return 0
+        if args.command == "run" and args.scenario in ("rproc-lifecycle", "rpmsg-echo"):
+            from bench.scenarios.remoteproc import LinuxOptions, run_echo, run_lifecycle
+
+            options = LinuxOptions(platform=args.platform, kernel=args.kernel, dtb=args.dtb, init=args.init,
+                                   m0_firmware=args.m0_firmware, quantum=args.quantum, artifacts=args.artifacts)
+            try:
+                if args.scenario == "rproc-lifecycle":
+                    result = run_lifecycle(options, args.cycles, args.recovery)
+                else:
+                    sizes = [int(size, 0) for size in args.sizes.split(",") if size]
+                    result = run_echo(options, sizes, args.count)
+            except ValueError:
+                raise BenchError(f"--sizes {args.sizes!r}: expected comma-separated integers") from None
+            except BenchError as exc:
+                _write_json(args.json_path, getattr(exc, "result", {"passed": False, "error": str(exc)}))
+                raise
+            _write_json(args.json_path, result)
+            summary = {k: result[k] for k in ("cycles", "failures", "recovered", "messages", "mismatches")
+                       if k in result}
+            print(f"{args.scenario}: {'PASSED' if result['passed'] else 'FAILED'} {summary} "
+                  f"({result['wall_s']} s wall); console: {result['console_log']}")
+            return 0 if result["passed"] else 1
         if args.command == "perf":
             from bench.measure.perf import run_perf
 

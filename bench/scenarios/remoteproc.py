@@ -1,0 +1,166 @@
+"""remoteproc and RPMsg on the emulated LPC4337: Linux on the M4 drives the M0.
+
+Every step goes through the real kernel interfaces, driven by the bench's agent
+over the console: sysfs `state`/`firmware` for the lifecycle, `/dev/rpmsgN`
+(rpmsg_char) for messages. The kernel's own messages (remoteproc, virtio_rpmsg_bus)
+are what the checks wait for.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pexpect
+
+from bench.console import ConsoleFailure
+from bench.errors import BenchError, GuestError
+from bench.linux.agent import Agent
+from bench.linux.loader import boot_linux
+from bench.scenarios.boot import KERNEL_FAILURES, PROMPT, init_path, linux_dir
+from bench.session import Session, firmware
+
+M4, CONSOLE = "cpu_m4", "usart2"
+RPROC = "/sys/class/remoteproc/remoteproc0"
+M0_FIRMWARE_NAME = "lpc4337-m0.elf"  # the device tree's firmware-name
+
+
+@dataclass
+class LinuxOptions:
+    platform: str
+    kernel: str | None = None
+    dtb: str | None = None
+    init: str | None = None
+    m0_firmware: str | None = None
+    quantum: int = 100_000
+    artifacts: str = "artifacts/linux"
+
+
+@dataclass
+class Linux:
+    """A booted machine and the agent that drives it."""
+
+    session: Session
+    agent: Agent
+
+    def start_m0(self) -> str:
+        """Start the M0 and wait for its RPMsg channels; returns the console text seen."""
+        seen = self.agent.write(f"{RPROC}/state", "start")
+        seen += self.expect_line(r"remote processor \S+ is now up", seen)
+        seen += self.expect_line(r"creating channel rpmsg-raw addr 0x400", seen)
+        return seen
+
+    def stop_m0(self) -> str:
+        seen = self.agent.write(f"{RPROC}/state", "stop")
+        return seen + self.expect_line(r"stopped remote processor \S+", seen)
+
+    def expect_line(self, pattern: str, seen: str, timeout: float = 0.5) -> str:
+        """A kernel line may already be in what the last command printed, or still to come."""
+        if re.search(pattern, seen):
+            return ""
+        self.agent.wait_for(pattern, timeout=timeout)
+        return self.agent.console.match.group(0).decode(errors="replace")  # type: ignore[union-attr]
+
+    def state(self) -> str:
+        return self.agent.read(f"{RPROC}/state").split("\n")[-1].strip()
+
+
+@contextmanager
+def booted_linux(options: LinuxOptions) -> Iterator[Linux]:
+    """Boot the M4 to the agent's prompt with the M0 firmware in /lib/firmware."""
+    kernel = Path(options.kernel) if options.kernel else linux_dir() / "vmlinux"
+    dtb = Path(options.dtb) if options.dtb else linux_dir() / "lpc4337-ciaa-bench.dtb"
+    init = Path(options.init) if options.init else init_path()
+    m0 = Path(options.m0_firmware) if options.m0_firmware else firmware("m0_rpmsg")
+    for path in (kernel, dtb, init, m0):
+        if not path.exists():
+            raise BenchError(f"{path}: not found; build it with `make linux firmware` (or `make demo`)")
+    with Session(options.platform, options.artifacts, options.quantum) as session:
+        console = session.console(CONSOLE, failures=KERNEL_FAILURES)
+        # Under remoteproc an M0 crash is part of the system: its own handler reports it to
+        # Linux, which recovers. The M4 keeps the engine's fault report.
+        session.built.core("cpu_m0").fault_policy = "deliver"
+        boot_linux(session, M4, kernel, dtb, init, firmware={M0_FIRMWARE_NAME: m0})
+        console.expect_exact(PROMPT, timeout=5.0)
+        yield Linux(session, Agent(console))
+
+
+def _guarded(options: LinuxOptions, body: Any) -> dict[str, Any]:
+    """Run `body(linux, result)`; turn guest problems into a failed result with the logs named."""
+    wall = time.perf_counter()
+    result: dict[str, Any] = {"passed": False}
+    error: GuestError | None = None
+    with booted_linux(options) as linux:
+        try:
+            body(linux, result)
+        except pexpect.TIMEOUT as exc:
+            error = GuestError(f"timeout: {exc}")
+        except (pexpect.EOF, ConsoleFailure, GuestError) as exc:
+            error = GuestError(str(exc))
+        machine = linux.session.machine
+        result["instructions"] = sum(c.instructions for c in machine.cores)
+        result["emulated_s"] = machine.seconds(max(c.cycles for c in machine.cores))
+        result["trace_digest"] = machine.trace.digest
+    result["wall_s"] = round(time.perf_counter() - wall, 3)
+    paths = linux.session.close()
+    result["console_log"] = paths.get(f"console_{CONSOLE}", "")
+    result["artifacts"] = {"dir": options.artifacts, **paths}
+    if error is not None:
+        result["passed"] = False
+        result["error"] = f"{error}; console log: {result['console_log']}"
+        failure = GuestError(result["error"])
+        failure.result = result  # type: ignore[attr-defined]
+        raise failure
+    return result
+
+
+def run_lifecycle(options: LinuxOptions, cycles: int, recovery: bool = True) -> dict[str, Any]:
+    """offline -> start -> running -> stop -> offline, `cycles` times; then a crash and its recovery."""
+    def body(linux: Linux, result: dict[str, Any]) -> None:
+        failures = 0
+        for _ in range(cycles):
+            if linux.state() != "offline":
+                failures += 1
+            linux.start_m0()
+            if linux.state() != "running":
+                failures += 1
+            linux.stop_m0()
+        result.update(cycles=cycles, failures=failures)
+        if recovery:
+            linux.start_m0()
+            seen = linux.agent.write("/dev/ttyRPMSG0", "M0CRASH!")  # one message, as the tty writes it
+            seen += linux.expect_line(r"crash detected in \S+", seen)
+            seen += linux.expect_line(r"remote processor \S+ is now up", seen, timeout=1.0)
+            seen += linux.expect_line(r"creating channel rpmsg-raw addr 0x400", seen, timeout=1.0)
+            result["recovered"] = linux.state() == "running"
+        result["passed"] = failures == 0 and (result.get("recovered", True))
+
+    return _guarded(options, body)
+
+
+ECHO_LINE = re.compile(r"rpmsg-echo: messages (\d+) mismatches (\d+)")
+
+
+def run_echo(options: LinuxOptions, sizes: list[int], count: int) -> dict[str, Any]:
+    """Send `count` messages of each size through /dev/rpmsg0; the M0 echoes; compare byte for byte."""
+    for size in sizes:
+        if not 1 <= size <= 496:
+            raise BenchError(f"payload size {size}: RPMsg carries 1..496 bytes (512-byte buffers, 16-byte header)")
+
+    def body(linux: Linux, result: dict[str, Any]) -> None:
+        linux.start_m0()
+        sizes_text = ",".join(str(size) for size in sizes)
+        out = linux.agent.run(f"rpmsg-echo /dev/rpmsg0 {sizes_text} {count}", timeout=10.0)
+        found = ECHO_LINE.search(out)
+        if found is None:
+            raise GuestError(f"the agent did not report the echo: {out.strip()[-300:]!r}")
+        messages, mismatches = int(found.group(1)), int(found.group(2))
+        result.update(sizes=sizes, count=count, messages=messages, mismatches=mismatches,
+                      passed=mismatches == 0 and messages == len(sizes) * count)
+
+    return _guarded(options, body)
