@@ -1,0 +1,52 @@
+"""Linux remoteproc + RPMsg with the M0 on the emulated LPC4337 (real kernel, driver and firmware)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.cli import main
+from bench.errors import BenchError
+from bench.scenarios.remoteproc import LinuxOptions, booted_linux, run_echo, run_lifecycle
+from bench.session import firmware
+
+
+def test_lifecycle_and_crash_recovery(tmp_path, platform):
+    result = run_lifecycle(LinuxOptions(platform, artifacts=str(tmp_path)), cycles=2)
+    assert result["passed"] and result["failures"] == 0 and result["recovered"]
+    log = (tmp_path / "usart2.log").read_text()
+    for line in ("remote processor 10080000.remoteproc is now up", "creating channel rpmsg-raw addr 0x400",
+                 "stopped remote processor", "crash detected in 10080000.remoteproc", "recovering"):
+        assert line in log
+
+
+def test_echo_every_size_byte_for_byte(tmp_path, platform):
+    result = run_echo(LinuxOptions(platform, artifacts=str(tmp_path)), sizes=[1, 17, 64, 255, 496], count=4)
+    assert result["passed"], result
+    assert (result["messages"], result["mismatches"]) == (20, 0)
+
+
+def test_payload_over_496_bytes_is_refused_before_booting(tmp_path, platform):
+    with pytest.raises(BenchError, match=r"1\.\.496"):
+        run_echo(LinuxOptions(platform, artifacts=str(tmp_path)), sizes=[497], count=1)
+
+
+def test_firmware_linux_cannot_load_is_reported_and_linux_keeps_running(tmp_path, platform):
+    # m0_ipi is linked to load from flash B: not in the M0 memory remoteproc may write.
+    options = LinuxOptions(platform, m0_firmware=str(firmware("m0_ipi")), artifacts=str(tmp_path))
+    with booted_linux(options) as linux:
+        out = linux.agent.write("/sys/class/remoteproc/remoteproc0/state", "start")
+        assert "error:" in out  # the agent reports the failed write
+        assert "Boot failed" in out or "bad phdr" in out
+        assert linux.state() == "offline"
+        assert linux.agent.run("echo still alive") == "still alive\n"
+
+
+def test_cli_documents(tmp_path, capsys, platform):
+    out = tmp_path / "l.json"
+    assert main(["run", "rproc-lifecycle", "--platform", platform, "--cycles", "1", "--no-recovery",
+                 "--artifacts", str(tmp_path / "a"), "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["passed"] and document["cycles"] == 1 and document["failures"] == 0
+    assert "is now up" in (tmp_path / "a" / "usart2.log").read_text()
