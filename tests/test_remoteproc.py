@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from bench.session import firmware
 
 def test_lifecycle_and_crash_recovery(tmp_path, platform):
     result = run_lifecycle(LinuxOptions(platform, artifacts=str(tmp_path)), cycles=2)
-    assert result["passed"] and result["failures"] == 0 and result["recovered"]
+    assert result["passed"] and result["failures"] == 0 and result["recovered"] and result["firmware_swapped"]
     log = (tmp_path / "usart2.log").read_text()
     for line in ("remote processor 10080000.remoteproc is now up", "creating channel rpmsg-raw addr 0x400",
                  "stopped remote processor", "crash detected in 10080000.remoteproc", "recovering"):
@@ -41,6 +42,23 @@ def test_firmware_linux_cannot_load_is_reported_and_linux_keeps_running(tmp_path
         assert "Boot failed" in out or "bad phdr" in out
         assert linux.state() == "offline"
         assert linux.agent.run("echo still alive") == "still alive\n"
+
+
+def test_linux_rejects_bad_images_and_oversized_messages_and_keeps_running(tmp_path, platform):
+    wrong_arch = tmp_path / "host.elf"
+    wrong_arch.write_bytes(Path("/bin/true").read_bytes())  # a 64-bit host executable
+    options = LinuxOptions(platform, artifacts=str(tmp_path / "a"))
+    with booted_linux(options, extra_firmware={"host.elf": wrong_arch}) as linux:
+        linux.agent.write("/sys/class/remoteproc/remoteproc0/firmware", "host.elf")
+        out = linux.agent.write("/sys/class/remoteproc/remoteproc0/state", "start")
+        assert "Boot failed: -22" in out and "errno 22" in out, out  # remoteproc refuses the ELF
+        assert linux.state() == "offline"
+        linux.agent.write("/sys/class/remoteproc/remoteproc0/firmware", "lpc4337-m0.elf")
+        linux.start_m0()
+        out = linux.agent.run("rpmsg-echo /dev/rpmsg0 497 1")
+        assert "errno 90" in out  # EMSGSIZE from the RPMsg core: 496 bytes at most
+        assert "rpmsg-echo: messages 1 mismatches 1" in out
+        assert "messages 2 mismatches 0" in linux.agent.run("rpmsg-echo /dev/rpmsg0 496 2")
 
 
 def test_cli_documents(tmp_path, capsys, platform):

@@ -28,6 +28,7 @@ from bench.session import Session, firmware
 M4, CONSOLE = "cpu_m4", "usart2"
 RPROC = "/sys/class/remoteproc/remoteproc0"
 M0_FIRMWARE_NAME = "lpc4337-m0.elf"  # the device tree's firmware-name
+SWAP_FIRMWARE_NAME = "lpc4337-m0-swap.elf"  # a second name, to exercise a firmware swap through sysfs
 
 
 @dataclass
@@ -71,8 +72,8 @@ class Linux:
 
 
 @contextmanager
-def booted_linux(options: LinuxOptions) -> Iterator[Linux]:
-    """Boot the M4 to the agent's prompt with the M0 firmware in /lib/firmware."""
+def booted_linux(options: LinuxOptions, extra_firmware: dict[str, Path] | None = None) -> Iterator[Linux]:
+    """Boot the M4 to the agent's prompt with the M0 firmware (and any extra files) in /lib/firmware."""
     kernel = Path(options.kernel) if options.kernel else linux_dir() / "vmlinux"
     dtb = Path(options.dtb) if options.dtb else linux_dir() / "lpc4337-ciaa-bench.dtb"
     init = Path(options.init) if options.init else init_path()
@@ -85,7 +86,8 @@ def booted_linux(options: LinuxOptions) -> Iterator[Linux]:
         # Under remoteproc an M0 crash is part of the system: its own handler reports it to
         # Linux, which recovers. The M4 keeps the engine's fault report.
         session.built.core("cpu_m0").fault_policy = "deliver"
-        boot_linux(session, M4, kernel, dtb, init, firmware={M0_FIRMWARE_NAME: m0})
+        files = {M0_FIRMWARE_NAME: m0, SWAP_FIRMWARE_NAME: m0, **(extra_firmware or {})}
+        boot_linux(session, M4, kernel, dtb, init, firmware=files)
         console.expect_exact(PROMPT, timeout=5.0)
         yield Linux(session, Agent(console))
 
@@ -130,7 +132,14 @@ def run_lifecycle(options: LinuxOptions, cycles: int, recovery: bool = True) -> 
             if linux.state() != "running":
                 failures += 1
             linux.stop_m0()
-        result.update(cycles=cycles, failures=failures)
+        # Firmware swap through sysfs: the kernel must boot the newly named image.
+        linux.agent.write(f"{RPROC}/firmware", SWAP_FIRMWARE_NAME)
+        seen = linux.start_m0()
+        swapped = f"Booting fw image {SWAP_FIRMWARE_NAME}" in seen
+        linux.stop_m0()
+        linux.agent.write(f"{RPROC}/firmware", M0_FIRMWARE_NAME)
+        result.update(cycles=cycles, failures=failures, firmware_swapped=swapped)
+        failures += 0 if swapped else 1
         if recovery:
             linux.start_m0()
             seen = linux.agent.write("/dev/ttyRPMSG0", "M0CRASH!")  # one message, as the tty writes it
