@@ -112,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     perf.add_argument("--rounds", type=_positive, default=300,
                       help="compute kernel iterations (~43k instructions each)")
     perf.add_argument("--repeat", type=_positive, default=3, help="runs of each, best kept")
+    perf.add_argument("--linux", action="store_true",
+                      help="also time the Linux scenarios: boot, remoteproc cycles, RPMsg round trips")
     perf.add_argument("--json", dest="json_path")
     return parser
 
@@ -206,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.measure.perf import run_perf
 
             document = run_perf(args.platform, args.rounds, args.repeat)
+            if args.linux:
+                from bench.measure.linux_perf import run_linux_perf
+
+                document["linux"] = run_linux_perf(args.platform)
             _write_json(args.json_path, document)
             return 0
     except BenchError as exc:
