@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import ctypes
 import heapq
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.emu import native
 from bench.emu.cortexm import CortexM
+from bench.emu.memory import Memory
+from bench.emu.peripheral import Peripheral
 from bench.emu.trace import Trace
 from bench.errors import GuestError
 
@@ -55,12 +56,14 @@ class Machine:
         self.frequency_hz = frequency_hz
         self.quantum = quantum
         self.cores: list[CortexM] = []
+        self.memories: list[Memory] = []
+        self.devices: dict[str, Peripheral] = {}
         self.trace = Trace()
         self.running: CortexM | None = None
         self.sev_listeners: list[Callable[[CortexM, int], None]] = []
         self.symbolizers: list[Callable[[int], str | None]] = []
         self._events: list[_Event] = []
-        self._seq = itertools.count()
+        self._seq = 0
         self._idle_time = 0
         self._firing: int | None = None
         self._lockstep: native.Lockstep | None = None
@@ -86,7 +89,8 @@ class Machine:
     # -------------------------------------------------------------- events
     def schedule(self, time: int, action: Callable[[], None]) -> _Event:
         """Run `action` at cycle `time` (never earlier than now + 0)."""
-        event = _Event(max(time, self.now()), next(self._seq), action)
+        self._seq += 1
+        event = _Event(max(time, self.now()), self._seq, action)
         heapq.heappush(self._events, event)
         if self.running is not None:
             self.running.cut_limit(event.time)

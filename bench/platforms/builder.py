@@ -181,6 +181,7 @@ def build(platform: Platform, filename: str, quantum: int = 100_000) -> BuiltMac
         size = _int(entry, "size", size)
         memory = Memory(entry.name, base, size, writable=not entry.attributes.get("readOnly", False))
         built.memories[entry.name] = memory
+        machine.memories.append(memory)
         for core in machine.cores:
             core.map_ram(base, size, memory.host_address(base), memory.writable)
 
@@ -211,6 +212,7 @@ def build(platform: Platform, filename: str, quantum: int = 100_000) -> BuiltMac
         if size:
             peripheral.size = size
         built.peripherals[entry.name] = peripheral
+        machine.devices[entry.name] = peripheral
         for core in machine.cores:
             _map_peripheral(core, base, peripheral)
         _connect_irqs(entry, peripheral, machine, nvic_core)

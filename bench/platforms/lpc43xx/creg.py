@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from bench.emu.memory import PAGE
 from bench.emu.peripheral import IrqLine, Peripheral
-from bench.errors import BenchError
 
 if TYPE_CHECKING:
     from bench.emu.cortexm import CortexM
@@ -72,6 +71,11 @@ class Lpc43xxCreg(Peripheral):
                 return
         # A shadow pointing at no memory: accesses at 0 fault, as on the chip.
 
+    def after_restore(self) -> None:
+        """A snapshot restored the registers: make each core's address 0 match them again."""
+        self._map_shadow(self.m4, self.regs[M4MEMMAP])
+        self._map_shadow(self.m0, self.regs[M0APPMEMMAP])
+
     def read(self, core: CortexM, offset: int, size: int) -> int:
         return self.regs.get(offset & ~3, 0)
 
@@ -92,7 +96,3 @@ class Lpc43xxCreg(Peripheral):
         elif offset == M0TXEVENT and not value & 1 and self.to_m4 is not None:
             self.to_m4.set(False)
 
-
-def check_page_aligned(value: int, what: str) -> None:
-    if value % PAGE:
-        raise BenchError(f"{what} 0x{value:08x} must be 4 KiB aligned")
