@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,17 @@ def _print_ipi(result: dict[str, Any]) -> None:
     print(f"  artifacts: {result['artifacts']['dir']}")
 
 
+def _run(json_path: str | None, scenario: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a scenario; its result document is written as --json whether it passes or fails."""
+    try:
+        result = scenario()
+    except BenchError as exc:
+        _write_json(json_path, exc.result or {"passed": False, "error": str(exc)})
+        raise
+    _write_json(json_path, result)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -148,24 +160,15 @@ def main(argv: list[str] | None = None) -> int:
             from bench.scenarios.ipi import IpiOptions, run_ipi
 
             fields = {k: v for k, v in vars(args).items() if k not in ("command", "scenario", "json_path")}
-            try:
-                result = run_ipi(IpiOptions(**fields))
-            except BenchError as exc:
-                _write_json(args.json_path, getattr(exc, "result", {"passed": False, "error": str(exc)}))
-                raise
-            _write_json(args.json_path, result)
+            result = _run(args.json_path, lambda: run_ipi(IpiOptions(**fields)))
             _print_ipi(result)
             return 0 if result["passed"] else 1
         if args.command == "run" and args.scenario == "firmware":
             from bench.scenarios.firmware import FirmwareOptions, parse_loads, run_firmware
 
             fields = {k: v for k, v in vars(args).items() if k not in ("command", "scenario", "json_path", "load")}
-            try:
-                result = run_firmware(FirmwareOptions(images=parse_loads(args.load), **fields))
-            except BenchError as exc:
-                _write_json(args.json_path, getattr(exc, "result", {"passed": False, "error": str(exc)}))
-                raise
-            _write_json(args.json_path, result)
+            result = _run(args.json_path, lambda: run_firmware(FirmwareOptions(images=parse_loads(args.load),
+                                                                               **fields)))
             print(f"\nbench: {result['outcome']} after {result['emulated_s']:.6f} s emulated "
                   f"({result['wall_s']} s wall); artifacts in {result['artifacts']['dir']}", file=sys.stderr)
             return 0
@@ -173,12 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             from bench.scenarios.boot import BootOptions, run_boot
 
             fields = {k: v for k, v in vars(args).items() if k not in ("command", "scenario", "json_path")}
-            try:
-                result = run_boot(BootOptions(**fields))
-            except BenchError as exc:
-                _write_json(args.json_path, getattr(exc, "result", {"passed": False, "error": str(exc)}))
-                raise
-            _write_json(args.json_path, result)
+            result = _run(args.json_path, lambda: run_boot(BootOptions(**fields)))
             print(f"boot: {result['boot_instructions']} instructions, {result['boot_emulated_s']:.3f} s emulated, "
                   f"{result['boot_wall_s']} s wall ({result['mips']} MIPS); console: {result['console_log']}")
             return 0
@@ -187,18 +185,14 @@ def main(argv: list[str] | None = None) -> int:
 
             options = LinuxOptions(platform=args.platform, kernel=args.kernel, dtb=args.dtb, init=args.init,
                                    m0_firmware=args.m0_firmware, quantum=args.quantum, artifacts=args.artifacts)
-            try:
-                if args.scenario == "rproc-lifecycle":
-                    result = run_lifecycle(options, args.cycles, args.recovery)
-                else:
+            if args.scenario == "rproc-lifecycle":
+                result = _run(args.json_path, lambda: run_lifecycle(options, args.cycles, args.recovery))
+            else:
+                try:
                     sizes = [int(size, 0) for size in args.sizes.split(",") if size]
-                    result = run_echo(options, sizes, args.count)
-            except ValueError:
-                raise BenchError(f"--sizes {args.sizes!r}: expected comma-separated integers") from None
-            except BenchError as exc:
-                _write_json(args.json_path, getattr(exc, "result", {"passed": False, "error": str(exc)}))
-                raise
-            _write_json(args.json_path, result)
+                except ValueError:
+                    raise BenchError(f"--sizes {args.sizes!r}: expected comma-separated integers") from None
+                result = _run(args.json_path, lambda: run_echo(options, sizes, args.count))
             summary = {k: result[k] for k in ("cycles", "failures", "recovered", "messages", "mismatches")
                        if k in result}
             print(f"{args.scenario}: {'PASSED' if result['passed'] else 'FAILED'} {summary} "

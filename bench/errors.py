@@ -7,11 +7,20 @@ raises BenchError with that message; the CLI prints it and exits.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BenchError(Exception):
-    """An error to report to the user as-is (no traceback)."""
+    """An error to report to the user as-is (no traceback).
+
+    `result` carries a scenario's partial result document (written as --json even on failure).
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str, result: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class GuestError(BenchError):

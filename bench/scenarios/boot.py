@@ -83,7 +83,5 @@ def run_boot(options: BootOptions) -> dict[str, Any]:
     result["artifacts"] = {"dir": options.artifacts, **paths}
     if error is not None:
         result["error"] = f"{error}; console log: {result['console_log']}"
-        failure = GuestError(result["error"])
-        failure.result = result  # type: ignore[attr-defined]
-        raise failure
+        raise GuestError(result["error"], result)
     return result

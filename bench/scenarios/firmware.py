@@ -92,7 +92,5 @@ def run_firmware(options: FirmwareOptions) -> dict[str, Any]:
     result["artifacts"] = {"dir": str(Path(options.artifacts)), **session.close()}
     if error is not None:
         result["error"] = f"{error}; console log: {result['artifacts'].get('console', '')}"
-        failure = GuestError(result["error"])
-        failure.result = result  # type: ignore[attr-defined]
-        raise failure
+        raise GuestError(result["error"], result)
     return result

@@ -94,6 +94,5 @@ def run_ipi(options: IpiOptions) -> dict[str, Any]:
             result["error"] = str(error)
     result["artifacts"] = {"dir": str(Path(options.artifacts)), **session.close()}
     if error is not None:
-        error.result = result  # type: ignore[attr-defined]
-        raise error
+        raise GuestError(str(error), result)
     return result

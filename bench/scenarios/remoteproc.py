@@ -115,9 +115,7 @@ def _guarded(options: LinuxOptions, body: Any) -> dict[str, Any]:
     if error is not None:
         result["passed"] = False
         result["error"] = f"{error}; console log: {result['console_log']}"
-        failure = GuestError(result["error"])
-        failure.result = result  # type: ignore[attr-defined]
-        raise failure
+        raise GuestError(result["error"], result)
     return result
 
 
