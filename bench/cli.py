@@ -106,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Send COUNT messages of each size to the M0, which echoes them.")
     echo.add_argument("--sizes", default="1,17,64,255,496", help="comma-separated payload sizes (1..496)")
     echo.add_argument("--count", type=_positive, default=200)
+    echo.add_argument("--two-endpoints", action="store_true",
+                      help="also echo through /dev/ttyRPMSG0, both endpoints in flight at once")
     linux_options(echo, "artifacts/rpmsg-echo")
 
     perf = commands.add_parser("perf", help="throughput benchmark: the engine next to bare Unicorn")
@@ -192,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                     sizes = [int(size, 0) for size in args.sizes.split(",") if size]
                 except ValueError:
                     raise BenchError(f"--sizes {args.sizes!r}: expected comma-separated integers") from None
-                result = _run(args.json_path, lambda: run_echo(options, sizes, args.count))
+                result = _run(args.json_path, lambda: run_echo(options, sizes, args.count, args.two_endpoints))
             summary = {k: result[k] for k in ("cycles", "failures", "recovered", "messages", "mismatches")
                        if k in result}
             print(f"{args.scenario}: {'PASSED' if result['passed'] else 'FAILED'} {summary} "

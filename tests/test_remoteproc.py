@@ -28,6 +28,13 @@ def test_echo_every_size_byte_for_byte(tmp_path, platform):
     assert (result["messages"], result["mismatches"]) == (20, 0)
 
 
+def test_two_endpoints_at_once(tmp_path, platform):
+    result = run_echo(LinuxOptions(platform, artifacts=str(tmp_path)), sizes=[1, 100, 496], count=2,
+                      two_endpoints=True)
+    assert result["passed"], result
+    assert (result["endpoints"], result["messages"], result["mismatches"]) == (2, 12, 0)
+
+
 def test_payload_over_496_bytes_is_refused_before_booting(tmp_path, platform):
     with pytest.raises(BenchError, match=r"1\.\.496"):
         run_echo(LinuxOptions(platform, artifacts=str(tmp_path)), sizes=[497], count=1)

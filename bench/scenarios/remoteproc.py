@@ -150,11 +150,12 @@ def run_lifecycle(options: LinuxOptions, cycles: int, recovery: bool = True) -> 
     return _guarded(options, body)
 
 
-ECHO_LINE = re.compile(r"rpmsg-echo: messages (\d+) mismatches (\d+)")
+ECHO_LINE = re.compile(r"rpmsg-echo2?: messages (\d+) mismatches (\d+)")
 
 
-def run_echo(options: LinuxOptions, sizes: list[int], count: int) -> dict[str, Any]:
-    """Send `count` messages of each size through /dev/rpmsg0; the M0 echoes; compare byte for byte."""
+def run_echo(options: LinuxOptions, sizes: list[int], count: int, two_endpoints: bool = False) -> dict[str, Any]:
+    """Send `count` messages of each size through /dev/rpmsg0 (and, with `two_endpoints`, the same
+    through /dev/ttyRPMSG0 with both in flight at once); the M0 echoes; compare byte for byte."""
     for size in sizes:
         if not 1 <= size <= 496:
             raise BenchError(f"payload size {size}: RPMsg carries 1..496 bytes (512-byte buffers, 16-byte header)")
@@ -162,12 +163,15 @@ def run_echo(options: LinuxOptions, sizes: list[int], count: int) -> dict[str, A
     def body(linux: Linux, result: dict[str, Any]) -> None:
         linux.start_m0()
         sizes_text = ",".join(str(size) for size in sizes)
-        out = linux.agent.run(f"rpmsg-echo /dev/rpmsg0 {sizes_text} {count}", timeout=10.0)
+        command = (f"rpmsg-echo2 /dev/rpmsg0 /dev/ttyRPMSG0 {sizes_text} {count}" if two_endpoints
+                   else f"rpmsg-echo /dev/rpmsg0 {sizes_text} {count}")
+        out = linux.agent.run(command, timeout=20.0)
         found = ECHO_LINE.search(out)
         if found is None:
             raise GuestError(f"the agent did not report the echo: {out.strip()[-300:]!r}")
         messages, mismatches = int(found.group(1)), int(found.group(2))
-        result.update(sizes=sizes, count=count, messages=messages, mismatches=mismatches,
-                      passed=mismatches == 0 and messages == len(sizes) * count)
+        expected = len(sizes) * count * (2 if two_endpoints else 1)
+        result.update(sizes=sizes, count=count, endpoints=2 if two_endpoints else 1, messages=messages,
+                      mismatches=mismatches, passed=mismatches == 0 and messages == expected)
 
     return _guarded(options, body)

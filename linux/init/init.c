@@ -17,6 +17,11 @@
  *                          messages of a known pattern to DEV (an RPMsg endpoint
  *                          device) and check each echo byte for byte; prints
  *                          "rpmsg-echo: messages N mismatches M" (and the first errors)
+ *   rpmsg-echo2 DEV TTY SIZES COUNT
+ *                          the same on two endpoints at once: each message goes to DEV
+ *                          (an RPMsg endpoint device) and to TTY (an RPMsg tty, switched to
+ *                          raw mode) before either echo is read back; prints
+ *                          "rpmsg-echo2: messages N mismatches M"
  *   help                   list the commands
  * Errors print "error: <what>: errno <n>".
  */
@@ -30,6 +35,10 @@
 #define SYS_mount 21
 #define SYS_mkdir 39
 #define SYS_getdents64 217
+#define SYS_ioctl 54
+
+#define TCGETS 0x5401
+#define TCSETS 0x5402
 
 #define O_RDONLY 0
 #define O_WRONLY 1
@@ -237,6 +246,88 @@ static void rpmsg_echo(char *args)
     out("\n");
 }
 
+/* The kernel's struct termios on ARM (asm-generic/termbits.h). */
+struct termios_k {
+    unsigned int iflag, oflag, cflag, lflag;
+    unsigned char line, cc[19];
+};
+
+/* Raw mode: bytes pass unchanged, no echo, reads return as soon as a byte is there. */
+static long make_raw(long fd)
+{
+    struct termios_k t;
+    long r = syscall3(SYS_ioctl, fd, TCGETS, (long)&t);
+    if (r < 0)
+        return r;
+    t.iflag &= ~(0000001u | 0000002u | 0000010u | 0000040u | 0000100u | 0000200u | 0000400u | 0002000u);
+    t.oflag &= ~0000001u;                                   /* OPOST */
+    t.lflag &= ~(0000010u | 0000100u | 0000002u | 0000001u | 0100000u); /* ECHO ECHONL ICANON ISIG IEXTEN */
+    t.cflag = (t.cflag & ~0000060u) | 0000060u;             /* CS8 */
+    t.cc[6] = 1;                                            /* VMIN */
+    t.cc[5] = 0;                                            /* VTIME */
+    return syscall3(SYS_ioctl, fd, TCSETS, (long)&t);
+}
+
+/* Read exactly n bytes (a tty may deliver a message in pieces). */
+static long read_all(long fd, unsigned char *buf, unsigned long n)
+{
+    unsigned long got = 0;
+    while (got < n) {
+        long r = syscall3(SYS_read, fd, (long)(buf + got), (long)(n - got));
+        if (r <= 0)
+            return r < 0 ? r : (long)got;
+        got += (unsigned long)r;
+    }
+    return (long)got;
+}
+
+static void rpmsg_echo2(char *args)
+{
+    static unsigned char tx[512], rx[512];
+    char *tty = next_word(args);
+    char *sizes = next_word(tty);
+    char *count_text = next_word(sizes);
+    const char *c = count_text;
+    unsigned long count = parse_number(&c), messages = 0, mismatches = 0;
+    long fd = syscall3(SYS_open, (long)args, 2, 0);
+    long td = syscall3(SYS_open, (long)tty, 2 | 0400 /* O_NOCTTY */, 0);
+    if (fd < 0 || td < 0) {
+        error(fd < 0 ? args : tty, fd < 0 ? fd : td);
+        return;
+    }
+    long r = make_raw(td);
+    if (r < 0)
+        error("raw mode", r);
+    const char *s = sizes;
+    while (*s) {
+        unsigned long size = parse_number(&s);
+        if (*s == ',')
+            s++;
+        for (unsigned long n = 0; n < count; n++, messages += 2) {
+            for (unsigned long i = 0; i < size; i++)
+                tx[i] = pattern(messages, i);
+            long w1 = syscall3(SYS_write, fd, (long)tx, (long)size);
+            long w2 = syscall3(SYS_write, td, (long)tx, (long)size);
+            long r1 = syscall3(SYS_read, fd, (long)rx, sizeof(rx));
+            int bad1 = w1 != (long)size || r1 != (long)size;
+            for (unsigned long i = 0; !bad1 && i < size; i++)
+                bad1 = rx[i] != tx[i];
+            long r2 = read_all(td, rx, size);
+            int bad2 = w2 != (long)size || r2 != (long)size;
+            for (unsigned long i = 0; !bad2 && i < size; i++)
+                bad2 = rx[i] != tx[i];
+            mismatches += (unsigned long)(bad1 + bad2);
+        }
+    }
+    syscall3(SYS_close, fd, 0, 0);
+    syscall3(SYS_close, td, 0, 0);
+    out("rpmsg-echo2: messages ");
+    out_number((long)messages);
+    out(" mismatches ");
+    out_number((long)mismatches);
+    out("\n");
+}
+
 static void run(char *line)
 {
     char *args = next_word(line);
@@ -252,8 +343,10 @@ static void run(char *line)
         list(*args ? args : "/");
     } else if (same(line, "rpmsg-echo")) {
         rpmsg_echo(args);
+    } else if (same(line, "rpmsg-echo2")) {
+        rpmsg_echo2(args);
     } else if (same(line, "help")) {
-        out("commands: echo WORDS | cat PATH | write PATH TEXT | ls PATH | rpmsg-echo DEV SIZES COUNT | help\n");
+        out("commands: echo WORDS | cat PATH | write PATH TEXT | ls PATH | rpmsg-echo DEV SIZES COUNT | rpmsg-echo2 DEV TTY SIZES COUNT | help\n");
     } else if (*line) {
         out("error: unknown command: ");
         out(line);
