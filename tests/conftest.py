@@ -17,6 +17,28 @@ def platform() -> str:
     return PLATFORM
 
 
+@pytest.fixture(scope="session")
+def linux_booted(tmp_path_factory, platform):
+    """Linux booted once for the whole session (with the M0 firmware in /lib/firmware) and a
+    snapshot of that instant: boot once, test many."""
+    from bench.emu.snapshot import take
+    from bench.scenarios.remoteproc import LinuxOptions, booted_linux
+
+    with booted_linux(LinuxOptions(platform, artifacts=str(tmp_path_factory.mktemp("linux")))) as linux:
+        yield linux, take(linux.session.machine)
+
+
+@pytest.fixture
+def linux(linux_booted):
+    """The booted machine, restored to just after boot for this test."""
+    from bench.emu.snapshot import restore
+
+    machine, snapshot = linux_booted
+    restore(machine.session.machine, snapshot)
+    machine.agent.console.buffer = b""
+    return machine
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _firmware_built() -> None:
     if not (firmware_dir() / "lpc4337" / "m4_ipi.elf").exists():

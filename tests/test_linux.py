@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bench.cli import main
-from bench.linux.loader import boot_linux
-from bench.scenarios.boot import init_path, linux_dir
-from bench.session import Session
-
-
-@pytest.fixture(scope="module")
-def linux(tmp_path_factory, platform):
-    artifacts = tmp_path_factory.mktemp("linux")
-    session = Session(platform, artifacts)
-    console = session.console("usart2", failures=("Kernel panic", "Oops"))
-    boot_linux(session, "cpu_m4", linux_dir() / "vmlinux", linux_dir() / "lpc4337-ciaa-bench.dtb", init_path())
-    console.expect_exact("amp-bench# ", timeout=5.0)
-    yield console
-    session.close()
-
-
-def run(console, command: str) -> str:
-    console.sendline(command)
-    console.expect_exact("amp-bench# ", timeout=1.0)
-    return console.before.decode().split("\r\n", 1)[1]  # drop the echoed command line
 
 
 def test_boot_reaches_the_init_prompt(linux):
-    text = linux.log_path.read_text()  # the console log on disk, written as output arrives
+    text = linux.agent.console.log_path.read_text()  # the console log on disk, written as output arrives
     for line in ("Booting Linux on physical CPU", "Machine model: CIAA NXP LPC4337",
                  "clocksource: Switched to clocksource lpc3220 timer", "console [ttyS0] enabled",
                  "Run /init as init process", "amp-bench init ready"):
@@ -38,19 +16,19 @@ def test_boot_reaches_the_init_prompt(linux):
 
 
 def test_agent_commands(linux):
-    assert run(linux, "echo hello from the bench") == "hello from the bench\r\n"
-    assert run(linux, "cat /proc/version").startswith("Linux version 6.1")
-    assert "errno 2" in run(linux, "cat /does/not/exist")
-    assert "unknown command" in run(linux, "frobnicate")
+    assert linux.agent.run("echo hello from the bench") == "hello from the bench\n"
+    assert linux.agent.run("cat /proc/version").startswith("Linux version 6.1")
+    assert "errno 2" in linux.agent.run("cat /does/not/exist")
+    assert "unknown command" in linux.agent.run("frobnicate")
 
 
 def test_remoteproc_and_rpmsg_frameworks_are_in_the_kernel(linux):
-    classes = run(linux, "ls /sys/class").split()
+    classes = linux.agent.run("ls /sys/class").split()
     assert "remoteproc" in classes and "rpmsg" in classes
 
 
 def test_timer_interrupts_drive_the_kernel(linux):
-    interrupts = run(linux, "cat /proc/interrupts")
+    interrupts = linux.agent.run("cat /proc/interrupts")
     assert "lpc3220 clockevent" in interrupts and "ttyS0" in interrupts
 
 

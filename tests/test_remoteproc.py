@@ -9,28 +9,30 @@ import pytest
 
 from bench.cli import main
 from bench.errors import BenchError
-from bench.scenarios.remoteproc import LinuxOptions, booted_linux, run_echo, run_lifecycle
+from bench.scenarios.remoteproc import LinuxOptions, booted_linux, echo, lifecycle, run_echo
 from bench.session import firmware
 
 
-def test_lifecycle_and_crash_recovery(tmp_path, platform):
-    result = run_lifecycle(LinuxOptions(platform, artifacts=str(tmp_path)), cycles=2)
+def test_lifecycle_and_crash_recovery(linux):
+    result: dict = {}
+    lifecycle(linux, result, cycles=2)
     assert result["passed"] and result["failures"] == 0 and result["recovered"] and result["firmware_swapped"]
-    log = (tmp_path / "usart2.log").read_text()
+    log = linux.agent.console.log_path.read_text()
     for line in ("remote processor 10080000.remoteproc is now up", "creating channel rpmsg-raw addr 0x400",
                  "stopped remote processor", "crash detected in 10080000.remoteproc", "recovering"):
         assert line in log
 
 
-def test_echo_every_size_byte_for_byte(tmp_path, platform):
-    result = run_echo(LinuxOptions(platform, artifacts=str(tmp_path)), sizes=[1, 17, 64, 255, 496], count=4)
+def test_echo_every_size_byte_for_byte(linux):
+    result: dict = {}
+    echo(linux, result, sizes=[1, 17, 64, 255, 496], count=4)
     assert result["passed"], result
     assert (result["messages"], result["mismatches"]) == (20, 0)
 
 
-def test_two_endpoints_at_once(tmp_path, platform):
-    result = run_echo(LinuxOptions(platform, artifacts=str(tmp_path)), sizes=[1, 100, 496], count=2,
-                      two_endpoints=True)
+def test_two_endpoints_at_once(linux):
+    result: dict = {}
+    echo(linux, result, sizes=[1, 100, 496], count=2, two_endpoints=True)
     assert result["passed"], result
     assert (result["endpoints"], result["messages"], result["mismatches"]) == (2, 12, 0)
 
@@ -38,6 +40,15 @@ def test_two_endpoints_at_once(tmp_path, platform):
 def test_payload_over_496_bytes_is_refused_before_booting(tmp_path, platform):
     with pytest.raises(BenchError, match=r"1\.\.496"):
         run_echo(LinuxOptions(platform, artifacts=str(tmp_path)), sizes=[497], count=1)
+
+
+def test_echo_after_restore_matches_a_fresh_boot(linux, tmp_path, platform):
+    """The shared, restored machine behaves exactly like a freshly booted one."""
+    restored: dict = {}
+    echo(linux, restored, sizes=[64], count=3)
+    fresh = run_echo(LinuxOptions(platform, artifacts=str(tmp_path)), sizes=[64], count=3)
+    assert restored["messages"] == fresh["messages"] == 3 and restored["mismatches"] == 0
+    assert linux.session.machine.trace.digest == fresh["trace_digest"]  # the same events, cycle for cycle
 
 
 def test_firmware_linux_cannot_load_is_reported_and_linux_keeps_running(tmp_path, platform):

@@ -14,7 +14,7 @@ from bench.emu.snapshot import restore, take
 from bench.scenarios.remoteproc import LinuxOptions, booted_linux
 
 
-def run_linux_perf(platform: str, cycles: int = 20, messages: int = 200, size: int = 496) -> dict[str, Any]:
+def run_linux_perf(platform: str, cycles: int = 100, messages: int = 200, size: int = 496) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         with booted_linux(LinuxOptions(platform, artifacts=tmp)) as linux:

@@ -119,59 +119,66 @@ def _guarded(options: LinuxOptions, body: Any) -> dict[str, Any]:
     return result
 
 
-def run_lifecycle(options: LinuxOptions, cycles: int, recovery: bool = True) -> dict[str, Any]:
-    """offline -> start -> running -> stop -> offline, `cycles` times; then a crash and its recovery."""
-    def body(linux: Linux, result: dict[str, Any]) -> None:
-        failures = 0
-        for _ in range(cycles):
-            if linux.state() != "offline":
-                failures += 1
-            linux.start_m0()
-            if linux.state() != "running":
-                failures += 1
-            linux.stop_m0()
-        # Firmware swap through sysfs: the kernel must boot the newly named image.
-        linux.agent.write(f"{RPROC}/firmware", SWAP_FIRMWARE_NAME)
-        seen = linux.start_m0()
-        swapped = f"Booting fw image {SWAP_FIRMWARE_NAME}" in seen
+def lifecycle(linux: Linux, result: dict[str, Any], cycles: int, recovery: bool = True) -> None:
+    """offline -> start -> running -> stop -> offline, `cycles` times; a firmware swap; a crash
+    and its recovery. Fills `result` (cycles, failures, firmware_swapped, recovered, passed)."""
+    failures = 0
+    for _ in range(cycles):
+        if linux.state() != "offline":
+            failures += 1
+        linux.start_m0()
+        if linux.state() != "running":
+            failures += 1
         linux.stop_m0()
-        linux.agent.write(f"{RPROC}/firmware", M0_FIRMWARE_NAME)
-        result.update(cycles=cycles, failures=failures, firmware_swapped=swapped)
-        failures += 0 if swapped else 1
-        if recovery:
-            linux.start_m0()
-            seen = linux.agent.write("/dev/ttyRPMSG0", "M0CRASH!")  # one message, as the tty writes it
-            seen += linux.expect_line(r"crash detected in \S+", seen)
-            seen += linux.expect_line(r"remote processor \S+ is now up", seen, timeout=1.0)
-            seen += linux.expect_line(r"creating channel rpmsg-raw addr 0x400", seen, timeout=1.0)
-            result["recovered"] = linux.state() == "running"
-        result["passed"] = failures == 0 and (result.get("recovered", True))
-
-    return _guarded(options, body)
+    # Firmware swap through sysfs: the kernel must boot the newly named image.
+    linux.agent.write(f"{RPROC}/firmware", SWAP_FIRMWARE_NAME)
+    seen = linux.start_m0()
+    swapped = f"Booting fw image {SWAP_FIRMWARE_NAME}" in seen
+    linux.stop_m0()
+    linux.agent.write(f"{RPROC}/firmware", M0_FIRMWARE_NAME)
+    result.update(cycles=cycles, failures=failures, firmware_swapped=swapped)
+    failures += 0 if swapped else 1
+    if recovery:
+        linux.start_m0()
+        seen = linux.agent.write("/dev/ttyRPMSG0", "M0CRASH!")  # one message, as the tty writes it
+        seen += linux.expect_line(r"crash detected in \S+", seen)
+        seen += linux.expect_line(r"remote processor \S+ is now up", seen, timeout=1.0)
+        seen += linux.expect_line(r"creating channel rpmsg-raw addr 0x400", seen, timeout=1.0)
+        result["recovered"] = linux.state() == "running"
+    result["passed"] = failures == 0 and result.get("recovered", True)
 
 
 ECHO_LINE = re.compile(r"rpmsg-echo2?: messages (\d+) mismatches (\d+)")
 
 
-def run_echo(options: LinuxOptions, sizes: list[int], count: int, two_endpoints: bool = False) -> dict[str, Any]:
-    """Send `count` messages of each size through /dev/rpmsg0 (and, with `two_endpoints`, the same
-    through /dev/ttyRPMSG0 with both in flight at once); the M0 echoes; compare byte for byte."""
+def check_sizes(sizes: list[int]) -> None:
     for size in sizes:
         if not 1 <= size <= 496:
             raise BenchError(f"payload size {size}: RPMsg carries 1..496 bytes (512-byte buffers, 16-byte header)")
 
-    def body(linux: Linux, result: dict[str, Any]) -> None:
-        linux.start_m0()
-        sizes_text = ",".join(str(size) for size in sizes)
-        command = (f"rpmsg-echo2 /dev/rpmsg0 /dev/ttyRPMSG0 {sizes_text} {count}" if two_endpoints
-                   else f"rpmsg-echo /dev/rpmsg0 {sizes_text} {count}")
-        out = linux.agent.run(command, timeout=20.0)
-        found = ECHO_LINE.search(out)
-        if found is None:
-            raise GuestError(f"the agent did not report the echo: {out.strip()[-300:]!r}")
-        messages, mismatches = int(found.group(1)), int(found.group(2))
-        expected = len(sizes) * count * (2 if two_endpoints else 1)
-        result.update(sizes=sizes, count=count, endpoints=2 if two_endpoints else 1, messages=messages,
-                      mismatches=mismatches, passed=mismatches == 0 and messages == expected)
 
-    return _guarded(options, body)
+def echo(linux: Linux, result: dict[str, Any], sizes: list[int], count: int, two_endpoints: bool = False) -> None:
+    """Send `count` messages of each size through /dev/rpmsg0 (and, with `two_endpoints`, the same
+    through /dev/ttyRPMSG0 with both in flight at once); the M0 echoes; compare byte for byte."""
+    check_sizes(sizes)
+    linux.start_m0()
+    sizes_text = ",".join(str(size) for size in sizes)
+    command = (f"rpmsg-echo2 /dev/rpmsg0 /dev/ttyRPMSG0 {sizes_text} {count}" if two_endpoints
+               else f"rpmsg-echo /dev/rpmsg0 {sizes_text} {count}")
+    out = linux.agent.run(command, timeout=20.0)
+    found = ECHO_LINE.search(out)
+    if found is None:
+        raise GuestError(f"the agent did not report the echo: {out.strip()[-300:]!r}")
+    messages, mismatches = int(found.group(1)), int(found.group(2))
+    expected = len(sizes) * count * (2 if two_endpoints else 1)
+    result.update(sizes=sizes, count=count, endpoints=2 if two_endpoints else 1, messages=messages,
+                  mismatches=mismatches, passed=mismatches == 0 and messages == expected)
+
+
+def run_lifecycle(options: LinuxOptions, cycles: int, recovery: bool = True) -> dict[str, Any]:
+    return _guarded(options, lambda linux, result: lifecycle(linux, result, cycles, recovery))
+
+
+def run_echo(options: LinuxOptions, sizes: list[int], count: int, two_endpoints: bool = False) -> dict[str, Any]:
+    check_sizes(sizes)  # before paying for a boot
+    return _guarded(options, lambda linux, result: echo(linux, result, sizes, count, two_endpoints))
