@@ -186,19 +186,21 @@ class CortexM:
         self.state.last_region = 0
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
-                 write: Callable[[int, int, int], None]) -> None:
+                 write: Callable[[int, int, int], None],
+                 exact: Callable[[int, bool], bool] | None = None) -> None:
         """Map a peripheral window; callbacks get (offset, size[, value]).
 
         During emulation the first access of an instruction is aborted (Unicorn restores the
         state to the instruction's start when a callback stops it) and the engine replays that
         one instruction with the access live: the device then runs at the exact cycle, and
         whatever it triggers (an interrupt, an event for another core) takes effect right
-        after the instruction, not at the end of its translated block.
+        after the instruction, not at the end of its translated block. `exact(offset,
+        is_write)` may exempt accesses whose timing cannot matter (Peripheral.exact).
         """
         machine = self.machine
 
         def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
-            if self._replaying or not self._emulating or self.precise:
+            if self._replaying or not self._emulating or self.precise or (exact and not exact(offset, False)):
                 previous, machine.running = machine.running, self  # the lockstep loop may not have said
                 try:
                     return read(offset, size)

@@ -20,6 +20,14 @@ class Peripheral:
     def write(self, core: CortexM, offset: int, size: int, value: int) -> None:
         pass
 
+    def exact(self, offset: int, is_write: bool) -> bool:
+        """Whether this access must happen at its exact cycle (see CortexM.map_mmio).
+
+        A read may say no only if it has no side effect and its value cannot change
+        between two scheduler steps, other than through this core's own exact accesses.
+        """
+        return True
+
 
 class IrqLine:
     """A level-sensitive wire from a device output to one IRQ input of one core's NVIC.

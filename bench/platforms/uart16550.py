@@ -102,6 +102,15 @@ class Uart16550(Peripheral):
         elif reg == SCR:
             self.scr = value
 
+    def exact(self, offset: int, is_write: bool) -> bool:
+        # Status and configuration reads have no side effect, and what they show changes only
+        # through host input (between scheduler steps) or this core's own exact accesses. Drivers
+        # poll LSR for every console byte, so skipping the replay matters.
+        if is_write:
+            return True
+        reg = offset // self.stride
+        return reg in (RBR_THR_DLL, IIR_FCR) and not (reg == RBR_THR_DLL and self.lcr & 0x80)
+
     def _iir(self) -> int:
         if self.ier & IER_ERBFI and self.rx:
             return 0x04

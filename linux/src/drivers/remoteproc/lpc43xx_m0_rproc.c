@@ -3,7 +3,8 @@
  * Remote processor driver for the Cortex-M0 coprocessor (M0APP) of NXP LPC43xx.
  *
  * The M4 running Linux controls the M0 the way the LPC43xx user manual describes:
- * the M0 is held in reset through the RGU (reset #56), it boots from the address
+ * its branch clock (CCU1 CLK_CPU_M0APP) runs while it is started, it is held in
+ * reset through the RGU (reset #56), it boots from the address
  * CREG M0APPMEMMAP maps at 0 in its memory map, and the two cores interrupt each
  * other with SEV: the M4's SEV raises the M0's "M4CORE" IRQ, the M0's SEV raises
  * the M4's "M0APP" IRQ (1), which stays asserted until CREG M0TXEVENT is written 0.
@@ -17,6 +18,7 @@
  * Written for amp-bench (an emulated LPC4337); nothing in it is emulator-specific.
  */
 
+#include <linux/clk.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/mfd/syscon.h>
@@ -45,6 +47,7 @@ struct lpc43xx_m0 {
 	struct rproc *rproc;
 	struct regmap *creg;
 	struct reset_control *reset;
+	struct clk *clk;	/* the M0APP branch clock (CCU1 CLK_CPU_M0APP), optional */
 	phys_addr_t mem_pa;
 	size_t mem_size;
 	int crash_offset;	/* of the crash word in the resource table, -1 if absent */
@@ -107,19 +110,30 @@ static int lpc43xx_m0_start(struct rproc *rproc)
 		m0->crash_word = (u32 *)((u8 *)rproc->table_ptr + m0->crash_offset);
 		writel(0, m0->crash_word);
 	}
-	ret = reset_control_assert(m0->reset);
+	ret = clk_prepare_enable(m0->clk);
 	if (ret)
 		return ret;
+	ret = reset_control_assert(m0->reset);
+	if (ret)
+		goto off;
 	regmap_write(m0->creg, LPC43XX_CREG_M0APPMEMMAP, boot);
-	return reset_control_deassert(m0->reset);
+	ret = reset_control_deassert(m0->reset);
+	if (!ret)
+		return 0;
+off:
+	clk_disable_unprepare(m0->clk);
+	return ret;
 }
 
 static int lpc43xx_m0_stop(struct rproc *rproc)
 {
 	struct lpc43xx_m0 *m0 = rproc->priv;
+	int ret;
 
 	m0->crash_word = NULL;
-	return reset_control_assert(m0->reset);
+	ret = reset_control_assert(m0->reset);
+	clk_disable_unprepare(m0->clk);
+	return ret;
 }
 
 static void lpc43xx_m0_kick(struct rproc *rproc, int vqid)
@@ -196,6 +210,9 @@ static int lpc43xx_m0_probe(struct platform_device *pdev)
 	m0->reset = devm_reset_control_get_exclusive(dev, NULL);
 	if (IS_ERR(m0->reset))
 		return dev_err_probe(dev, PTR_ERR(m0->reset), "no M0 reset\n");
+	m0->clk = devm_clk_get_optional(dev, NULL);
+	if (IS_ERR(m0->clk))
+		return dev_err_probe(dev, PTR_ERR(m0->clk), "no M0 clock\n");
 
 	irq = platform_get_irq(pdev, 0);
 	if (irq < 0)
