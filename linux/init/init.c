@@ -190,6 +190,17 @@ static unsigned char pattern(unsigned long n, unsigned long i)
     return (unsigned char)((n * 131u + i * 7u + (i >> 3)) ^ 0x5Au);
 }
 
+/* The line the bench parses: "<command>: messages N mismatches M". */
+static void report(const char *command, unsigned long messages, unsigned long mismatches)
+{
+    out(command);
+    out(": messages ");
+    out_number((long)messages);
+    out(" mismatches ");
+    out_number((long)mismatches);
+    out("\n");
+}
+
 static void rpmsg_echo(char *args)
 {
     static unsigned char tx[512], rx[512];
@@ -239,11 +250,7 @@ static void rpmsg_echo(char *args)
         }
     }
     syscall3(SYS_close, fd, 0, 0);
-    out("rpmsg-echo: messages ");
-    out_number((long)messages);
-    out(" mismatches ");
-    out_number((long)mismatches);
-    out("\n");
+    report("rpmsg-echo", messages, mismatches);
 }
 
 /* The kernel's struct termios on ARM (asm-generic/termbits.h). */
@@ -321,11 +328,7 @@ static void rpmsg_echo2(char *args)
     }
     syscall3(SYS_close, fd, 0, 0);
     syscall3(SYS_close, td, 0, 0);
-    out("rpmsg-echo2: messages ");
-    out_number((long)messages);
-    out(" mismatches ");
-    out_number((long)mismatches);
-    out("\n");
+    report("rpmsg-echo2", messages, mismatches);
 }
 
 static void run(char *line)
