@@ -47,6 +47,9 @@ demo: setup firmware linux
 	@$(BIN)/python -c "import json,sys; d=[json.load(open(f'artifacts/ipi-q{q}.json')) for q in (10,1000,100000)]; \
 	same=all(x['directions']==d[0]['directions'] and x['trace_digest']==d[0]['trace_digest'] for x in d); \
 	print('quantum 10 / 1000 / 100000: identical directions and trace digest:', same); sys.exit(0 if same else 1)"
+	$(BIN)/bench run boot --json artifacts/boot.json
+	$(BIN)/bench run rproc-lifecycle --cycles 20 --json artifacts/rproc-lifecycle.json
+	$(BIN)/bench run rpmsg-echo --sizes 1,17,64,255,496 --count 200 --json artifacts/rpmsg-echo.json
 
 test: setup firmware linux
 	$(BIN)/ruff check .
