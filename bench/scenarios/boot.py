@@ -48,13 +48,19 @@ class BootOptions:
     artifacts: str = "artifacts/boot"
 
 
-def run_boot(options: BootOptions) -> dict[str, Any]:
-    kernel = Path(options.kernel) if options.kernel else linux_dir() / "vmlinux"
-    dtb = Path(options.dtb) if options.dtb else linux_dir() / "lpc4337-ciaa-bench.dtb"
-    init = Path(options.init) if options.init else init_path()
-    for path, what in ((kernel, "kernel (vmlinux)"), (dtb, "device tree blob"), (init, "init")):
+def linux_inputs(kernel: str | None, dtb: str | None, init: str | None) -> tuple[Path, Path, Path]:
+    """The kernel, device tree and init to boot: given ones, else the cached build's; all must exist."""
+    paths = (Path(kernel) if kernel else linux_dir() / "vmlinux",
+             Path(dtb) if dtb else linux_dir() / "lpc4337-ciaa-bench.dtb",
+             Path(init) if init else init_path())
+    for path, what in zip(paths, ("kernel (vmlinux)", "device tree blob", "init"), strict=True):
         if not path.exists():
             raise BenchError(f"{path}: {what} not found; build it with `make linux` (or `make demo`)")
+    return paths
+
+
+def run_boot(options: BootOptions) -> dict[str, Any]:
+    kernel, dtb, init = linux_inputs(options.kernel, options.dtb, options.init)
     wall_start = time.perf_counter()
     with Session(options.platform, options.artifacts, options.quantum) as session:
         console = session.console(CONSOLE, failures=KERNEL_FAILURES)

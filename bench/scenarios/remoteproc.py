@@ -22,7 +22,7 @@ from bench.console import ConsoleFailure
 from bench.errors import BenchError, GuestError
 from bench.linux.agent import Agent
 from bench.linux.loader import boot_linux
-from bench.scenarios.boot import KERNEL_FAILURES, PROMPT, init_path, linux_dir
+from bench.scenarios.boot import KERNEL_FAILURES, PROMPT, linux_inputs
 from bench.session import Session, firmware
 
 M4, CONSOLE = "cpu_m4", "usart2"
@@ -74,13 +74,10 @@ class Linux:
 @contextmanager
 def booted_linux(options: LinuxOptions, extra_firmware: dict[str, Path] | None = None) -> Iterator[Linux]:
     """Boot the M4 to the agent's prompt with the M0 firmware (and any extra files) in /lib/firmware."""
-    kernel = Path(options.kernel) if options.kernel else linux_dir() / "vmlinux"
-    dtb = Path(options.dtb) if options.dtb else linux_dir() / "lpc4337-ciaa-bench.dtb"
-    init = Path(options.init) if options.init else init_path()
+    kernel, dtb, init = linux_inputs(options.kernel, options.dtb, options.init)
     m0 = Path(options.m0_firmware) if options.m0_firmware else firmware("m0_rpmsg")
-    for path in (kernel, dtb, init, m0):
-        if not path.exists():
-            raise BenchError(f"{path}: not found; build it with `make linux firmware` (or `make demo`)")
+    if not m0.exists():
+        raise BenchError(f"{m0}: M0 firmware not found; build it with `make firmware` (or `make demo`)")
     with Session(options.platform, options.artifacts, options.quantum) as session:
         console = session.console(CONSOLE, failures=KERNEL_FAILURES)
         # Under remoteproc an M0 crash is part of the system: its own handler reports it to
