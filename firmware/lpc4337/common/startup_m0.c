@@ -20,10 +20,6 @@ void Reset_Handler(void);
 void HardFault_Handler(void);
 void Default_Handler(void);
 
-void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
-void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
-void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
-void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
 /* IRQ 1: event from the M4 (CREG M4TXEVENT). */
 void M4CORE_IRQHandler(void) __attribute__((weak, alias("Default_Handler")));
 
@@ -33,13 +29,13 @@ __attribute__((section(".isr_vector"), used))
 const vector_fn m0_vectors[M0_VECTOR_COUNT] = {
     [0] = (vector_fn)__stack_top,
     [1] = Reset_Handler,
-    [2] = NMI_Handler,
+    [2] = Default_Handler,  /* NMI */
     [3] = HardFault_Handler,
     /* 4..10 reserved */
-    [11] = SVC_Handler,
+    [11] = Default_Handler, /* SVCall */
     /* 12..13 reserved */
-    [14] = PendSV_Handler,
-    [15] = SysTick_Handler,
+    [14] = Default_Handler, /* PendSV */
+    [15] = Default_Handler, /* SysTick */
     [16 + 0] = Default_Handler, /* RTC */
     [16 + M0_IRQ_M4CORE] = M4CORE_IRQHandler,
     [16 + 2 ... 16 + M0_IRQ_COUNT - 1] = Default_Handler,
@@ -54,14 +50,15 @@ __attribute__((noreturn)) void Reset_Handler(void)
     }
 }
 
-/* The M0 prints nothing: a fault just parks the core here. */
-void HardFault_Handler(void)
+/* The M0 prints nothing: a fault just parks the core here. Weak: a program with
+ * its own fault reporting (m0_rpmsg) defines these two. */
+__attribute__((weak)) void HardFault_Handler(void)
 {
     for (;;) {
     }
 }
 
-void Default_Handler(void)
+__attribute__((weak)) void Default_Handler(void)
 {
     for (;;) {
     }
