@@ -56,7 +56,7 @@ class Machine:
         self.frequency_hz = frequency_hz
         self.quantum = quantum
         self.cores: list[CortexM] = []
-        self.memories: list[Memory] = []
+        self.memories: dict[str, Memory] = {}
         self.devices: dict[str, Peripheral] = {}
         self.trace = Trace()
         self.running: CortexM | None = None

@@ -82,7 +82,7 @@ def take(machine: Machine) -> Snapshot:
     for device in machine.devices.values():
         lines += [v for v in vars(device).values() if isinstance(v, IrqLine)]
     snapshot = Snapshot(
-        memories=[memory.read(memory.base, memory.size) for memory in machine.memories],
+        memories=[memory.read(memory.base, memory.size) for memory in machine.memories.values()],
         cores=[_core_state(core) for core in machine.cores],
         devices={name: _capture(device) for name, device in machine.devices.items()},
         irq_levels=[(line, line.level) for line in lines],
@@ -97,7 +97,7 @@ def take(machine: Machine) -> Snapshot:
 def restore(machine: Machine, snapshot: Snapshot) -> float:
     """Put the machine back to the snapshot's instant; returns the seconds it took."""
     start = time.perf_counter()
-    for memory, data in zip(machine.memories, snapshot.memories, strict=True):
+    for memory, data in zip(machine.memories.values(), snapshot.memories, strict=True):
         memory.write(memory.base, data)
     for core, saved in zip(machine.cores, snapshot.cores, strict=True):
         core._select(False)

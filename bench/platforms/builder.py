@@ -53,9 +53,15 @@ class BuiltMachine:
     machine: Machine
     platform_file: str
     cores: dict[str, CortexM] = field(default_factory=dict)
-    memories: dict[str, Memory] = field(default_factory=dict)
     uarts: dict[str, Uart16550] = field(default_factory=dict)
-    peripherals: dict[str, Peripheral] = field(default_factory=dict)
+
+    @property
+    def memories(self) -> dict[str, Memory]:
+        return self.machine.memories
+
+    @property
+    def peripherals(self) -> dict[str, Peripheral]:
+        return self.machine.devices
 
     def core(self, name: str) -> CortexM:
         if name not in self.cores:
@@ -180,8 +186,7 @@ def build(platform: Platform, filename: str, quantum: int = 100_000) -> BuiltMac
         base, size = _sysbus_address(entry)
         size = _int(entry, "size", size)
         memory = Memory(entry.name, base, size, writable=not entry.attributes.get("readOnly", False))
-        built.memories[entry.name] = memory
-        machine.memories.append(memory)
+        machine.memories[entry.name] = memory
         for core in machine.cores:
             core.map_ram(base, size, memory.host_address(base), memory.writable)
 
@@ -211,7 +216,6 @@ def build(platform: Platform, filename: str, quantum: int = 100_000) -> BuiltMac
         base, size = _sysbus_address(entry)
         if size:
             peripheral.size = size
-        built.peripherals[entry.name] = peripheral
         machine.devices[entry.name] = peripheral
         for core in machine.cores:
             _map_peripheral(core, base, peripheral)
