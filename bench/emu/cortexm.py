@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import struct
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -115,8 +114,8 @@ class CortexM:
         self._replaying = False
         self._emulating = False
         self._yield = False
-        self._exec_crcs: dict[int, int] = {}
-        self.state.last_exec_page = self.state.last_written_page = 0xFFFFFFFF
+        native.library().bench_pages_clear(ctypes.byref(self.state.executed))
+        native.library().bench_pages_clear(ctypes.byref(self.state.written))
         self.nvic = Nvic(config.num_irqs, config.priority_bits, has_basepri=self.is_v7m)
         self.scs = SystemControlSpace(self)
         self.map_mmio(SCS_BASE, SCS_SIZE, lambda off, sz: self.scs.read(off, sz),
@@ -144,7 +143,11 @@ class CortexM:
         self._cut = 0
         self._lib = native.library()
         self.on_exception_entry: list[Callable[[CortexM, int, int], None]] = []
-        self.on_exception_return: list[Callable[[CortexM, int, int], None]] = []
+        # (core, exception, cycle, resumed_pc): resumed_pc is None when the return tail-chains.
+        self.on_exception_return: list[Callable[[CortexM, int, int, int | None], None]] = []
+        # (core, probe index, cycle) for each address probe hit, in the order the core ran them.
+        self.on_probe: Callable[[CortexM, int, int], None] | None = None
+        self.resumed_sp = 0  # the stack pointer the last exception return resumed with
 
     def _new_unicorn(self, precise: bool) -> Uc:
         uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
@@ -300,6 +303,36 @@ class CortexM:
         self.stall(max(0, at_cycle - self.cycles))
         self.in_reset, self.sleep, self.halted_error = False, None, None
         self.machine.trace.record(self.cycles, self.name, "boot", pc=self.pc, sp=sp)
+
+    # ----------------------------------------------------------------- probes
+    def set_probes(self, addresses: list[int]) -> None:
+        """Report the cycle at which each instruction at `addresses` starts (to `on_probe`).
+
+        The native hooks split translated blocks there, so a probe costs nothing on code
+        that does not reach it.
+        """
+        if len(addresses) > native.MAX_PROBES:
+            raise BenchError(f"{self.name}: at most {native.MAX_PROBES} address probes per core")
+        st = self.state
+        for i, address in enumerate(addresses):
+            st.probe_pc[i] = address & ~1
+        st.nprobes = len(addresses)
+        self.reset_probe_hits()
+
+    def reset_probe_hits(self) -> None:
+        self.state.nhits = 0
+        self.state.last_hit_probe = 0xFFFFFFFF
+
+    def drain_probes(self) -> None:
+        """Hand the hits the native hooks recorded to `on_probe`, oldest first."""
+        st = self.state
+        n = st.nhits
+        if not n:
+            return
+        st.nhits = 0
+        if self.on_probe is not None:
+            for i in range(n):
+                self.on_probe(self, st.hit_probe[i], st.hit_count[i])
 
     # -------------------------------------------------------------- registers
     def reg(self, reg_id: int) -> int:
@@ -486,29 +519,17 @@ class CortexM:
         st = self.state
         target = self._precise if precise else self._fast
         _load_registers(self._regs_of[target], _save_registers(self.regs, self.is_v7m), self.is_v7m)
+        lib, ref = self._lib, ctypes.byref(st)
         if precise:
-            if st.exec_overflow or any(self._page_crc(page) != crc for page, crc in self._exec_crcs.items()):
+            if lib.bench_exec_changed(ref):
                 target.ctl_flush_tb()
-                st.nexec = st.exec_overflow = 0
-                st.last_exec_page = 0xFFFFFFFF
+                lib.bench_pages_clear(ctypes.byref(st.executed))
         else:
-            if st.written_overflow:
-                target.ctl_flush_tb()
-            else:
-                for page in st.written_pages[: st.nwritten]:
-                    target.ctl_remove_cache(page << native.PAGE_BITS, (page + 1) << native.PAGE_BITS)
-            st.nwritten = st.written_overflow = 0
-            st.last_written_page = 0xFFFFFFFF
-            self._exec_crcs = {page: self._page_crc(page) for page in st.exec_pages[: st.nexec]}
+            lib.bench_drop_written(target._uch, ref)
+            lib.bench_exec_remember(ref)
         self.uc = target
         self.regs = self._regs_of[target]
         self.precise = precise
-
-    def _page_crc(self, page: int) -> int:
-        try:
-            return zlib.crc32(self.uc.mem_read(page << native.PAGE_BITS, 1 << native.PAGE_BITS))
-        except UcError:
-            return -1
 
     def cut_limit(self, cycle: int) -> None:
         """Something due at `cycle` concerns other cores: stop there at the latest."""
@@ -719,8 +740,6 @@ class CortexM:
             self._fault(USAGEFAULT, 1 << 18, f"exception return 0x{exc_return:08x} with no active exception")
             return
         self.nvic.deactivate(returning)
-        for callback in self.on_exception_return:
-            callback(self, returning, self.cycles)
         to_thread = exc_return != EXC_RETURN_HANDLER
         use_psp = exc_return == EXC_RETURN_THREAD_PSP
         # Tail-chaining: a pending exception that preempts the context we return to is taken
@@ -730,6 +749,8 @@ class CortexM:
             primask, basepri, faultmask = self.masks()
             if self.nvic.preempts(pending, self.nvic.execution_priority(primask, basepri, faultmask)):
                 self.machine.trace.record(self.cycles, self.name, "exc-return", exc=returning, tail=1)
+                for callback in self.on_exception_return:
+                    callback(self, returning, self.cycles, None)
                 self.regs.set(A.UC_ARM_REG_IPSR, pending)
                 self.regs.set(A.UC_ARM_REG_APSR_NZCV, self.reg(A.UC_ARM_REG_APSR_NZCV))
                 self.regs.set(A.UC_ARM_REG_LR, exc_return)
@@ -767,7 +788,10 @@ class CortexM:
             self.regs.set(reg_id, value)
         self.regs.set(A.UC_ARM_REG_EPSR, (xpsr & 0x0600FC00) | (1 << 24))
         self.pc = pc & ~1
+        self.resumed_sp = new_sp
         self._after_exception_change()
+        for callback in self.on_exception_return:
+            callback(self, returning, self.cycles, self.pc)
         if to_thread and self.scr & 0x2 and self.nvic.active_count() == 0:
             self.sleep = "wfi"  # SLEEPONEXIT
 

@@ -204,6 +204,7 @@ class Machine:
                 core.run(min(until, next_event), pause=core.cycles + self.quantum)
             finally:
                 self.running = None
+                core.drain_probes()
 
     def _run_lockstep(self, runnable: list[CortexM], horizon: int) -> None:
         """Run awake cores in instruction lockstep (native loop) until one needs the engine."""
@@ -223,6 +224,7 @@ class Machine:
             self._lockstep = None
         for k, core in enumerate(runnable):
             core.pc = ls.pc[k]
+            core.drain_probes()
             # A Python error inside a device callback stopped emulation; the binding would
             # re-raise it from its own emu_start, which the native loop bypasses.
             failure, core.uc._hook_exception = core.uc._hook_exception, None
@@ -240,6 +242,7 @@ class Machine:
                 core.finish_native_run(core.pc, ls.err)
         finally:
             self.running = None
+            core.drain_probes()
 
     def run_for(self, cycles: int, stop: Callable[[], bool] | None = None) -> str:
         return self.run(self.now() + cycles, stop)

@@ -14,6 +14,7 @@ Listeners (consoles watching a UART) are not machine state and stay as they are.
 from __future__ import annotations
 
 import copy
+import ctypes
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -106,7 +107,10 @@ def restore(machine: Machine, snapshot: Snapshot) -> float:
             setattr(core, name, value)
         st = core.state
         st.count, st.irq_hint, st.take_now = saved["native"]
-        st.stop_next = st.nwritten = st.written_overflow = st.nexec = st.exec_overflow = 0
+        st.stop_next = 0
+        core._lib.bench_pages_clear(ctypes.byref(st.written))
+        core._lib.bench_pages_clear(ctypes.byref(st.executed))
+        core.reset_probe_hits()
         core.nvic = copy.deepcopy(saved["nvic"])
         _apply(core.scs, saved["scs"])
         _apply(core.scs.systick, saved["systick"])

@@ -22,6 +22,16 @@
  *                          (an RPMsg endpoint device) and to TTY (an RPMsg tty, switched to
  *                          raw mode) before either echo is read back; prints
  *                          "rpmsg-echo2: messages N mismatches M"
+ *   rpmsg-lat DEV SIZE COUNT SEED
+ *                          the latency campaign's loop: COUNT round trips of SIZE bytes
+ *                          through DEV (an RPMsg tty, switched to raw mode, or an RPMsg
+ *                          endpoint device), one write() then read()s until the echo is
+ *                          complete, each payload drawn from SEED and checked word for
+ *                          word; prints "rpmsg-lat: messages N mismatches M splits S"
+ *                          (S: echoes that took more than one read())
+ *   load busy              start a background task that spins forever (CPU load)
+ *   load uart TTY          start a background task that reads TTY forever (with bytes
+ *                          fed to that UART by the bench: interrupt load)
  *   help                   list the commands
  * Errors print "error: <what>: errno <n>".
  */
@@ -36,6 +46,8 @@
 #define SYS_mkdir 39
 #define SYS_getdents64 217
 #define SYS_ioctl 54
+#define SYS_execve 11
+#define SYS_vfork 190
 
 #define TCGETS 0x5401
 #define TCSETS 0x5402
@@ -331,6 +343,131 @@ static void rpmsg_echo2(char *args)
     report("rpmsg-echo2", messages, mismatches);
 }
 
+/* Read until n bytes arrived; *reads counts the read() calls it took. */
+static long read_counted(long fd, unsigned char *buf, unsigned long n, unsigned long *reads)
+{
+    unsigned long got = 0;
+    *reads = 0;
+    while (got < n) {
+        long r = syscall3(SYS_read, fd, (long)(buf + got), (long)(n - got));
+        ++*reads;
+        if (r <= 0)
+            return r < 0 ? r : (long)got;
+        got += (unsigned long)r;
+    }
+    return (long)got;
+}
+
+static void rpmsg_lat(char *args)
+{
+    static uint32_t tx[128], rx[128];
+    char *size_text = next_word(args);
+    char *count_text = next_word(size_text);
+    char *seed_text = next_word(count_text);
+    const char *c = size_text;
+    unsigned long size = parse_number(&c);
+    c = count_text;
+    unsigned long count = parse_number(&c);
+    c = seed_text;
+    uint32_t state = (uint32_t)parse_number(&c) * 2654435761u + 1u;
+    unsigned long mismatches = 0, splits = 0, n;
+    if (size < 1 || size > 496) {
+        out("error: size must be 1..496\n");
+        return;
+    }
+    long fd = syscall3(SYS_open, (long)args, 2 | 0400 /* O_RDWR | O_NOCTTY */, 0);
+    if (fd < 0) {
+        error(args, fd);
+        return;
+    }
+    make_raw(fd); /* an RPMsg endpoint device is not a tty: nothing to do there */
+    unsigned long words = (size + 3) / 4;
+    for (n = 0; n < count; n++) {
+        for (unsigned long i = 0; i < words; i++) {
+            state = state * 1664525u + 1013904223u; /* the payload: a seeded LCG stream */
+            tx[i] = state;
+        }
+        rx[words - 1] = tx[words - 1] ^ 0xFFFFFFFFu; /* bytes past `size` compare equal only if echoed */
+        long w = syscall3(SYS_write, fd, (long)tx, (long)size);
+        unsigned long reads = 0;
+        long r = w == (long)size ? read_counted(fd, (unsigned char *)rx, size, &reads) : w;
+        int bad = r != (long)size;
+        unsigned long tail = size & 3;
+        for (unsigned long i = 0; !bad && i < size / 4; i++)
+            bad = rx[i] != tx[i];
+        if (!bad && tail) {
+            uint32_t mask = (1u << (8 * tail)) - 1u;
+            bad = (rx[words - 1] & mask) != (tx[words - 1] & mask);
+        }
+        if (bad) {
+            if (mismatches < 5) {
+                out("mismatch: message ");
+                out_number((long)n);
+                out(" got ");
+                out_number(r);
+                out("\n");
+            }
+            mismatches++;
+        } else if (reads > 1) {
+            splits++;
+        }
+    }
+    syscall3(SYS_close, fd, 0, 0);
+    out("rpmsg-lat: messages ");
+    out_number((long)n);
+    out(" mismatches ");
+    out_number((long)mismatches);
+    out(" splits ");
+    out_number((long)splits);
+    out("\n");
+}
+
+/* Start this program again as a background task: `/init ROLE [ARG]` (vfork + execve, nommu style). */
+static void load(char *args)
+{
+    char *arg = next_word(args);
+    if (!same(args, "busy") && !(same(args, "uart") && *arg)) {
+        out("error: load busy | load uart TTY\n");
+        return;
+    }
+    char *self_path = "/init"; /* a literal reached PC-relative: this program has no relocations */
+    char *argv[] = {self_path, args, *arg ? arg : 0, 0};
+    char *envp[] = {0};
+    long pid = syscall3(SYS_vfork, 0, 0, 0);
+    if (pid == 0) {
+        syscall3(SYS_execve, (long)self_path, (long)argv, (long)envp);
+        syscall3(SYS_exit, 127, 0, 0);
+    }
+    if (pid < 0) {
+        error("vfork", pid);
+        return;
+    }
+    out("load: started ");
+    out(args);
+    out(" pid ");
+    out_number(pid);
+    out("\n");
+}
+
+/* Background roles: never return. */
+static void busy(void)
+{
+    volatile uint32_t spin = 0;
+    for (;;)
+        spin++;
+}
+
+static void drain(const char *tty)
+{
+    static unsigned char buf[64];
+    long fd = syscall3(SYS_open, (long)tty, 2 | 0400, 0);
+    if (fd >= 0)
+        make_raw(fd);
+    for (;;)
+        if (fd < 0 || syscall3(SYS_read, fd, (long)buf, sizeof(buf)) < 0)
+            busy();
+}
+
 static void run(char *line)
 {
     char *args = next_word(line);
@@ -348,8 +485,12 @@ static void run(char *line)
         rpmsg_echo(args);
     } else if (same(line, "rpmsg-echo2")) {
         rpmsg_echo2(args);
+    } else if (same(line, "rpmsg-lat")) {
+        rpmsg_lat(args);
+    } else if (same(line, "load")) {
+        load(args);
     } else if (same(line, "help")) {
-        out("commands: echo WORDS | cat PATH | write PATH TEXT | ls PATH | rpmsg-echo DEV SIZES COUNT | rpmsg-echo2 DEV TTY SIZES COUNT | help\n");
+        out("commands: echo WORDS | cat PATH | write PATH TEXT | ls PATH | rpmsg-echo DEV SIZES COUNT | rpmsg-echo2 DEV TTY SIZES COUNT | rpmsg-lat DEV SIZE COUNT SEED | load busy | load uart TTY | help\n");
     } else if (*line) {
         out("error: unknown command: ");
         out(line);
@@ -357,9 +498,15 @@ static void run(char *line)
     }
 }
 
-void main_loop(void)
+void main_loop(long *sp)
 {
     static char line[600];
+    long argc = sp[0];
+    char **argv = (char **)(sp + 1);
+    if (argc > 1 && same(argv[1], "busy"))
+        busy();
+    if (argc > 2 && same(argv[1], "uart"))
+        drain(argv[2]);
     syscall3(SYS_mkdir, (long)"/proc", 0555, 0);
     syscall3(SYS_mkdir, (long)"/sys", 0555, 0);
     syscall5(SYS_mount, (long)"proc", (long)"/proc", (long)"proc", 0, 0);
@@ -387,7 +534,8 @@ void main_loop(void)
 
 __attribute__((naked, noreturn)) void _start(void)
 {
-    __asm__ volatile("bl main_loop\n"
+    __asm__ volatile("mov r0, sp\n"
+                     "bl main_loop\n"
                      "movs r0, #0\n"
                      "movs r7, #1\n"
                      "svc 0\n");

@@ -24,8 +24,11 @@ from bench.errors import BenchError
 
 SOURCE = Path(__file__).with_name("corehook.c")
 MAX_REGIONS = 32
-MAX_PAGES = 64
+MAX_PAGES = 2048
+PAGE_SLOTS = 4096
 PAGE_BITS = 10
+MAX_PROBES = 16
+PROBE_RING = 1024
 
 # Stop reasons and instruction kinds, mirrored from corehook.c.
 STOP_NONE, STOP_LIMIT, STOP_HINT, STOP_SPLIT, STOP_REQUEST, STOP_NOCODE = range(6)
@@ -34,6 +37,18 @@ K_PLAIN, K_SEV, K_WFE, K_WFI, K_YIELD, K_UNMASK = range(6)
 
 class Region(ctypes.Structure):
     _fields_ = [("base", ctypes.c_uint64), ("size", ctypes.c_uint64), ("host", ctypes.c_void_p)]
+
+
+class PageSet(ctypes.Structure):
+    """Mirror of bench_page_set_t."""
+
+    _fields_ = [
+        ("pages", ctypes.c_uint32 * MAX_PAGES),
+        ("n", ctypes.c_uint32),
+        ("overflow", ctypes.c_uint32),
+        ("last", ctypes.c_uint32),
+        ("slots", ctypes.c_uint32 * PAGE_SLOTS),
+    ]
 
 
 class CoreState(ctypes.Structure):
@@ -61,14 +76,16 @@ class CoreState(ctypes.Structure):
         ("it_end", ctypes.c_uint64),
         ("emu_stop", ctypes.c_void_p),
         ("regions", Region * MAX_REGIONS),
-        ("exec_pages", ctypes.c_uint32 * MAX_PAGES),
-        ("nexec", ctypes.c_uint32),
-        ("exec_overflow", ctypes.c_uint32),
-        ("last_exec_page", ctypes.c_uint32),
-        ("written_pages", ctypes.c_uint32 * MAX_PAGES),
-        ("nwritten", ctypes.c_uint32),
-        ("written_overflow", ctypes.c_uint32),
-        ("last_written_page", ctypes.c_uint32),
+        ("executed", PageSet),
+        ("written", PageSet),
+        ("exec_hash", ctypes.c_uint64 * MAX_PAGES),
+        ("nprobes", ctypes.c_uint32),
+        ("nhits", ctypes.c_uint32),
+        ("probe_pc", ctypes.c_uint64 * MAX_PROBES),
+        ("hit_probe", ctypes.c_uint32 * PROBE_RING),
+        ("hit_count", ctypes.c_uint64 * PROBE_RING),
+        ("last_hit_count", ctypes.c_uint64),
+        ("last_hit_probe", ctypes.c_uint32),
     ]
 
 
@@ -142,6 +159,11 @@ def library() -> ctypes.CDLL:
     lib.bench_count_between.restype = ctypes.c_uint64
     lib.bench_insn_size.argtypes = [ctypes.POINTER(CoreState), ctypes.c_uint64]
     lib.bench_insn_size.restype = ctypes.c_uint32
+    lib.bench_pages_clear.argtypes = [ctypes.POINTER(PageSet)]
+    lib.bench_exec_remember.argtypes = [ctypes.POINTER(CoreState)]
+    lib.bench_exec_changed.argtypes = [ctypes.POINTER(CoreState)]
+    lib.bench_exec_changed.restype = ctypes.c_int
+    lib.bench_drop_written.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
     lib.bench_lockstep.argtypes = [ctypes.POINTER(Lockstep)]
     lib.bench_lockstep.restype = ctypes.c_int
     return lib

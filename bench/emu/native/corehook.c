@@ -32,8 +32,11 @@
 #include <unicorn/unicorn.h>
 
 #define BENCH_MAX_REGIONS 32
-#define BENCH_MAX_PAGES 64
+#define BENCH_MAX_PAGES 2048
+#define BENCH_PAGE_SLOTS 4096  /* open-addressing set of pages, a power of two */
 #define BENCH_PAGE_BITS 10  /* QEMU's ARM target page: 1 KiB */
+#define BENCH_MAX_PROBES 16
+#define BENCH_PROBE_RING 1024
 
 enum stop_reason {
     STOP_NONE = 0,
@@ -51,6 +54,13 @@ typedef struct {
     uint64_t size;
     uint8_t *host;
 } bench_region_t;
+
+/* A set of 1 KiB pages: insertion order in `pages`, membership in `slots` (page + 1, 0 = free). */
+typedef struct {
+    uint32_t pages[BENCH_MAX_PAGES];
+    uint32_t n, overflow, last;
+    uint32_t slots[BENCH_PAGE_SLOTS];
+} bench_page_set_t;
 
 typedef struct {
     uint64_t count;       /* cycles: instructions retired plus stalls the engine adds */
@@ -74,26 +84,71 @@ typedef struct {
     uint64_t it_end;      /* precise hook: end of the instructions covered by the last IT */
     uc_err (*emu_stop)(uc_engine *);
     bench_region_t regions[BENCH_MAX_REGIONS];
-    /* Code coherence between the two instances of a core (page numbers, 1 KiB pages):
-     * pages the precise instance executed, and pages it wrote. */
-    uint32_t exec_pages[BENCH_MAX_PAGES];
-    uint32_t nexec, exec_overflow, last_exec_page;
-    uint32_t written_pages[BENCH_MAX_PAGES];
-    uint32_t nwritten, written_overflow, last_written_page;
+    /* Code coherence between the two instances of a core: the pages the precise instance
+     * executed (with a hash of each, taken when it last stopped), and the pages it wrote. */
+    bench_page_set_t executed, written;
+    uint64_t exec_hash[BENCH_MAX_PAGES];
+    /* Address probes: the cycle at which each listed instruction starts (measurement
+     * points from ELF symbols). Hits go to a ring the engine drains; a hit is not
+     * recorded twice when an instruction is re-executed at the same cycle (MMIO replay). */
+    uint32_t nprobes, nhits;
+    uint64_t probe_pc[BENCH_MAX_PROBES];
+    uint32_t hit_probe[BENCH_PROBE_RING];
+    uint64_t hit_count[BENCH_PROBE_RING];
+    uint64_t last_hit_count;
+    uint32_t last_hit_probe;
 } bench_core_state_t;
 
-static inline void note_page(uint32_t *pages, uint32_t *n, uint32_t *overflow, uint32_t *last, uint32_t page)
+/* Index of the probe at `addr`, or -1. */
+static inline int probe_at(const bench_core_state_t *st, uint64_t addr)
 {
-    if (page == *last)
+    for (uint32_t i = 0; i < st->nprobes; i++)
+        if (st->probe_pc[i] == addr)
+            return (int)i;
+    return -1;
+}
+
+/* The instruction at a probe address starts at cycle `count`. */
+static inline void probe_hit(bench_core_state_t *st, int probe, uint64_t count)
+{
+    if (st->last_hit_probe == (uint32_t)probe && st->last_hit_count == count)
         return;
-    *last = page;
-    for (uint32_t i = 0; i < *n; i++)
-        if (pages[i] == page)
+    st->last_hit_probe = (uint32_t)probe;
+    st->last_hit_count = count;
+    if (st->nhits < BENCH_PROBE_RING) {
+        st->hit_probe[st->nhits] = (uint32_t)probe;
+        st->hit_count[st->nhits] = count;
+        st->nhits++;
+    }
+    if (st->nhits >= BENCH_PROBE_RING - 1)
+        st->stop_next = 1;  /* let the engine drain the ring before it overflows */
+}
+
+static inline void note_page(bench_page_set_t *set, uint32_t page)
+{
+    if (page == set->last)
+        return;
+    set->last = page;
+    uint32_t h = (page * 2654435761u) & (BENCH_PAGE_SLOTS - 1);
+    while (set->slots[h]) {
+        if (set->slots[h] == page + 1)
             return;
-    if (*n < BENCH_MAX_PAGES)
-        pages[(*n)++] = page;
-    else
-        *overflow = 1;
+        h = (h + 1) & (BENCH_PAGE_SLOTS - 1);
+    }
+    if (set->n < BENCH_MAX_PAGES) {
+        set->slots[h] = page + 1;
+        set->pages[set->n++] = page;
+    } else {
+        set->overflow = 1;
+    }
+}
+
+void bench_pages_clear(bench_page_set_t *set)
+{
+    for (uint32_t i = 0; i < BENCH_PAGE_SLOTS; i++)
+        set->slots[i] = 0;
+    set->n = set->overflow = 0;
+    set->last = 0xFFFFFFFFu;
 }
 
 static inline const uint8_t *peek(bench_core_state_t *st, uint64_t addr, uint64_t len)
@@ -212,8 +267,9 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         if (off + isz > size)
             break;
         uint32_t kind = classify(p + off, isz);
-        if (n == allowed || (kind != K_PLAIN && kind != K_UNMASK)) {
-            if (n == 0) {
+        int probe_inside = off && st->nprobes && probe_at(st, addr + off) >= 0;
+        if (n == allowed || (kind != K_PLAIN && kind != K_UNMASK) || probe_inside) {
+            if (n == 0 && !probe_inside) {
                 if (allowed == 0) {
                     stop(uc, st, STOP_LIMIT, addr);
                 } else {
@@ -230,6 +286,11 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         last = kind;
         n++;
         off += isz;
+    }
+    if (st->nprobes) {
+        int probe = probe_at(st, addr);
+        if (probe >= 0)
+            probe_hit(st, probe, st->count);
     }
     st->block_base = st->count;
     st->block_addr = addr;
@@ -281,8 +342,12 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
             st->it_end = end;
         }
     }
-    note_page(st->exec_pages, &st->nexec, &st->exec_overflow, &st->last_exec_page,
-              (uint32_t)(addr >> BENCH_PAGE_BITS));
+    note_page(&st->executed, (uint32_t)(addr >> BENCH_PAGE_BITS));
+    if (st->nprobes) {
+        int probe = probe_at(st, addr);
+        if (probe >= 0)
+            probe_hit(st, probe, st->count);
+    }
     st->block_base = st->count;
     st->block_addr = addr;
     st->block_size = size;
@@ -295,11 +360,53 @@ void bench_hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, 
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
     (void)uc; (void)type; (void)value;
-    note_page(st->written_pages, &st->nwritten, &st->written_overflow, &st->last_written_page,
-              (uint32_t)(addr >> BENCH_PAGE_BITS));
+    note_page(&st->written, (uint32_t)(addr >> BENCH_PAGE_BITS));
     if (((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS) != (addr >> BENCH_PAGE_BITS))
-        note_page(st->written_pages, &st->nwritten, &st->written_overflow, &st->last_written_page,
-                  (uint32_t)((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS));
+        note_page(&st->written, (uint32_t)((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS));
+}
+
+static uint64_t page_hash(bench_core_state_t *st, uint32_t page)
+{
+    const uint8_t *p = peek(st, (uint64_t)page << BENCH_PAGE_BITS, 1u << BENCH_PAGE_BITS);
+    if (!p)
+        return 0;
+    uint64_t h = 1469598103934665603ull;
+    const uint64_t *w = (const uint64_t *)p;
+    for (uint32_t i = 0; i < (1u << BENCH_PAGE_BITS) / 8; i++)
+        h = (h ^ w[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The precise instance stops: remember what the code it ran looks like. */
+void bench_exec_remember(bench_core_state_t *st)
+{
+    for (uint32_t i = 0; i < st->executed.n; i++)
+        st->exec_hash[i] = page_hash(st, st->executed.pages[i]);
+}
+
+/* The precise instance resumes: has code it translated changed since (or too much to tell)? */
+int bench_exec_changed(bench_core_state_t *st)
+{
+    if (st->executed.overflow)
+        return 1;
+    for (uint32_t i = 0; i < st->executed.n; i++)
+        if (st->exec_hash[i] != page_hash(st, st->executed.pages[i]))
+            return 1;
+    return 0;
+}
+
+/* The fast instance resumes: drop its code on the pages the precise one wrote; forget them. */
+void bench_drop_written(uc_engine *fast, bench_core_state_t *st)
+{
+    if (st->written.overflow) {
+        uc_ctl_flush_tb(fast);
+    } else {
+        for (uint32_t i = 0; i < st->written.n; i++) {
+            uint64_t page = (uint64_t)st->written.pages[i] << BENCH_PAGE_BITS;
+            uc_ctl_remove_cache(fast, page, page + (1u << BENCH_PAGE_BITS));
+        }
+    }
+    bench_pages_clear(&st->written);
 }
 
 /* Instructions from `from` up to (not including) `to`, decoding Thumb sizes. */
