@@ -110,6 +110,47 @@ def _parser() -> argparse.ArgumentParser:
                       help="also echo through /dev/ttyRPMSG0, both endpoints in flight at once")
     linux_options(echo, "artifacts/rpmsg-echo")
 
+    camp = commands.add_parser(
+        "campaign", help="latency campaign: RPMsg round trips, the reference study's breakdown",
+        description="Run round trips of the given payload sizes between Linux on the M4 and the M0 echo "
+                    "firmware; the probes (engine events and ELF symbols) split each into sections. Exact "
+                    "histograms per section and size; JSON, CSV, HTML/PNG, the study's table and a Chrome trace "
+                    "in --out. Batches start from one base snapshot, so --jobs and --shard never change results.")
+    camp.add_argument("--platform", default="platforms/lpc4337.repl")
+    camp.add_argument("--size", dest="sizes", action="append", default=[],
+                      help="payload size in bytes, 1..496 (repeatable or comma-separated; default 496)")
+    camp.add_argument("--samples", type=_positive, default=20_000, help="round trips per payload size")
+    camp.add_argument("--batch", type=_positive, default=1_000,
+                      help="round trips per batch (part of the campaign's identity: shards must agree)")
+    camp.add_argument("--warmup", type=int, default=1,
+                      help="unmeasured round trips at the start of each batch (default 1: the first use of the "
+                           "device after the base snapshot allocates its buffers)")
+    camp.add_argument("--seed", type=int, default=1, help="seed of the payloads and of the interrupt-load jitter")
+    camp.add_argument("--load", choices=("none", "busy"), default="none",
+                      help="busy: a CPU-bound user task runs on Linux throughout")
+    camp.add_argument("--irq-load", dest="irq_rate_hz", type=int, default=0, metavar="HZ",
+                      help="UART receive interrupts on Linux at this mean rate (emulated time), read by a task")
+    camp.add_argument("--shard", default="1/1", metavar="K/N", help="run only the K-th of N slices (CI matrix)")
+    camp.add_argument("--jobs", type=int, default=0, help="processes (default: one per host core, at most 2)")
+    camp.add_argument("--probes", default=None, help="probe file (default: probes/lpc4337-rpmsg-tty.toml)")
+    camp.add_argument("--device", default="/dev/ttyRPMSG0",
+                      help="the Linux device the round trips go through (an RPMsg tty or endpoint device)")
+    camp.add_argument("--kernel")
+    camp.add_argument("--dtb")
+    camp.add_argument("--init")
+    camp.add_argument("--m0-firmware")
+    camp.add_argument("--quantum", type=_positive, default=100_000)
+    camp.add_argument("--out", default="artifacts/campaign", help="directory for the reports")
+    camp.add_argument("--no-progress", dest="progress", action="store_false")
+    camp.add_argument("--json", dest="json_path", help="write the campaign document here too")
+
+    merge = commands.add_parser("merge", help="merge campaign shards exactly into one report",
+                                description="Add the exact histograms of shards of one campaign (same inputs "
+                                            "and options) and write the reports of the whole.")
+    merge.add_argument("documents", nargs="+", help="campaign JSON files (from --json or OUT/campaign.json)")
+    merge.add_argument("--out", default="artifacts/campaign-merged")
+    merge.add_argument("--json", dest="json_path")
+
     perf = commands.add_parser("perf", help="throughput benchmark: the engine next to bare Unicorn")
     perf.add_argument("--platform", default="platforms/lpc4337.repl")
     perf.add_argument("--rounds", type=_positive, default=300,
@@ -142,6 +183,46 @@ def _print_ipi(result: dict[str, Any]) -> None:
     print(f"  {result['instructions']} instructions in {result['wall_s']} s wall = {result['mips']} MIPS; "
           f"trace {result['trace_events']} events, digest {result['trace_digest'][:16]}")
     print(f"  artifacts: {result['artifacts']['dir']}")
+
+
+def _campaign_options(args: argparse.Namespace) -> Any:
+    from bench.scenarios.campaign import DEFAULT_PROBES, CampaignOptions, parse_shard
+    from bench.scenarios.load import LoadOptions
+
+    try:
+        sizes = [int(size, 0) for text in (args.sizes or ["496"]) for size in text.split(",") if size]
+    except ValueError:
+        raise BenchError(f"--size {args.sizes!r}: expected integers") from None
+    if args.irq_rate_hz < 0:
+        raise BenchError("--irq-load must be 0 (off) or a positive rate in Hz")
+    return CampaignOptions(
+        platform=args.platform, sizes=sizes, samples=args.samples, batch=args.batch, warmup=max(0, args.warmup),
+        seed=args.seed,
+        load=LoadOptions(busy=args.load == "busy", irq_rate_hz=args.irq_rate_hz), shard=parse_shard(args.shard),
+        jobs=max(0, args.jobs), probes=args.probes or str(DEFAULT_PROBES), device=args.device, kernel=args.kernel,
+        dtb=args.dtb, init=args.init, m0_firmware=args.m0_firmware, quantum=args.quantum, out=args.out,
+        progress=args.progress)
+
+
+def _print_campaign(result: dict[str, Any]) -> None:
+    from bench.measure.probes import load_spec
+    from bench.measure.report import paper_table
+
+    spec = load_spec(result["probes"]["file"])
+    print(f"campaign {result['shard']}: {result['samples']} round trips, {result['mismatches']} mismatches, "
+          f"trace digest {result['trace_digest'][:16]}  ->  {'PASSED' if result['passed'] else 'FAILED'}")
+    for size in result["by_size"]:
+        print()
+        print(paper_table(result, spec, size))
+    print(f"\n  {'section':<26} {'count':>8} {'min':>7} {'max':>7} {'mean':>10} {'std':>9} {'p99.9':>7}   (cycles)")
+    for entry in result["sections"].values():
+        print(f"  {entry['label']:<26} {entry['count']:>8} {entry['min']:>7} {entry['max']:>7} {entry['mean']:>10.2f} "
+              f"{entry['std']:>9.2f} {entry['p999']:>7}")
+    throughput = result.get("throughput")
+    if throughput:
+        print(f"\n  {throughput['round_trips']} round trips in {throughput['wall_s']} s wall with "
+              f"{throughput['jobs']} job(s): {throughput['round_trips_per_s']} round trips/s")
+    print(f"  reports: {result['reports'].get('html', result['reports']['json'])}")
 
 
 def _run(json_path: str | None, scenario: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -200,6 +281,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.scenario}: {'PASSED' if result['passed'] else 'FAILED'} {summary} "
                   f"({result['wall_s']} s wall); console: {result['console_log']}")
             return 0 if result["passed"] else 1
+        if args.command == "campaign":
+            from bench.scenarios.campaign import run_campaign
+
+            result = _run(args.json_path, lambda: run_campaign(_campaign_options(args)))
+            _print_campaign(result)
+            return 0 if result["passed"] else 1
+        if args.command == "merge":
+            from bench.scenarios.campaign import merge_files
+
+            result = _run(args.json_path, lambda: merge_files(args.documents, args.out))
+            _print_campaign(result)
+            return 0 if result["passed"] else 1
         if args.command == "perf":
             from bench.measure.perf import run_perf
 
@@ -216,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted; artifacts written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`| head`): not an error of the run
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug in the bench itself: keep the details, show one line
         report = Path(tempfile.gettempdir()) / f"amp-bench-crash-{os.getpid()}.txt"
         report.write_text(traceback.format_exc())

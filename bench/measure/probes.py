@@ -266,24 +266,35 @@ class ProbeRecorder:
         """The chain's samples, in order: one tuple of point cycles per complete pass."""
         chain = [self._index[name] for name in self.spec.chain]
         syscall_points = {self._index[p.name] for p in self.spec.points.values() if p.event.startswith("syscall")}
-        out: list[tuple[int, ...]] = []
-        current: list[int] = []
-        thread = 0
-        for cycle, _core, point, hit_thread in sorted(self.hits):
-            if point == chain[0]:
-                current, thread = [cycle], hit_thread
-            elif current and point == chain[len(current)]:
-                if point in syscall_points and thread and hit_thread != thread:
-                    continue
-                thread = thread or hit_thread
-                current.append(cycle)
-                if len(current) == len(chain):
-                    out.append(tuple(current))
-                    current = []
-        return out
+        return match_chains(self.hits, chain, syscall_points)
 
     def named_hits(self) -> list[tuple[int, str, str]]:
         """(cycle, core name, point name) of every hit, in time order (for trace export)."""
         names = list(self.spec.points)
         cores = [core.name for core in self.machine.cores]
         return [(cycle, cores[core], names[point]) for cycle, core, point, _ in sorted(self.hits)]
+
+
+def match_chains(hits: list[tuple[int, int, int, int]], chain: list[int],
+                 syscall_points: set[int]) -> list[tuple[int, ...]]:
+    """Samples from hits (cycle, core, point, thread): see the module docstring for the rule.
+
+    Hits are taken in time order (ties by core, then point): cores report out of order,
+    as a lone core runs ahead of a sleeping one.
+    """
+    out: list[tuple[int, ...]] = []
+    current: list[int] = []
+    thread = 0
+    for cycle, _core, point, hit_thread in sorted(hits):
+        if point == chain[0]:
+            current, thread = [cycle], hit_thread
+        elif current and point == chain[len(current)]:
+            if point in syscall_points and thread and hit_thread != thread:
+                continue
+            thread = thread or hit_thread
+            current.append(cycle)
+            if len(current) == len(chain):
+                out.append(tuple(current))
+                current = []
+    return out
+
