@@ -90,7 +90,7 @@ def test_the_shipped_probe_file_defines_the_studys_sections():
 def test_probe_file_mistakes_name_the_key(tmp_path, change, message):
     old, new = change
     assert old in GOOD
-    with pytest.raises(BenchError, match="p.toml") as info:
+    with pytest.raises(BenchError, match=r"p\.toml") as info:
         load_spec(_write(tmp_path, GOOD.replace(old, new)))
     assert message in str(info.value)
 

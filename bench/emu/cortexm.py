@@ -518,8 +518,8 @@ class CortexM:
             return
         st = self.state
         target = self._precise if precise else self._fast
-        _load_registers(self._regs_of[target], _save_registers(self.regs, self.is_v7m), self.is_v7m)
         lib, ref = self._lib, ctypes.byref(st)
+        lib.bench_copy_registers(self.uc._uch, target._uch, int(self.is_v7m))
         if precise:
             if lib.bench_exec_changed(ref):
                 target.ctl_flush_tb()

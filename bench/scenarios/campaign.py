@@ -41,8 +41,8 @@ from bench.session import REPO_ROOT, firmware
 DEFAULT_PROBES = REPO_ROOT / "probes" / "lpc4337-rpmsg-tty.toml"
 DEFAULT_DEVICE = "/dev/ttyRPMSG0"
 LAT_LINE = re.compile(r"rpmsg-lat: messages (\d+) mismatches (\d+) splits (\d+)")
-FIRST_SAMPLES_KEPT = 200
-LOAD_SETTLE_S = 0.02  # emulated time for background tasks to start before the base snapshot  # chains of the campaign's first batch kept for the trace export
+FIRST_SAMPLES_KEPT = 200  # chains of the campaign's first batch kept for the trace export
+LOAD_SETTLE_S = 0.02  # emulated time for background tasks to start before the base snapshot
 
 
 @dataclass

@@ -486,3 +486,82 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
     }
     return uc_hook_add(uc, handle, UC_HOOK_BLOCK, (void *)bench_hook_block, st, 1, 0);
 }
+
+/*
+ * Hand a core's registers from one of its Unicorn instances to the other (fast <->
+ * precise), in C because a switch happens at every lockstep episode and the Python
+ * version made ~80 binding calls. The order mirrors cortexm._save/_load_registers:
+ * Unicorn hides the banked stack pointers while unprivileged and drops CONTROL
+ * writes that regain privilege in thread mode or change SPSEL in handler mode.
+ */
+#include <unicorn/arm.h>
+
+static inline uint64_t rd(uc_engine *uc, int reg)
+{
+    uint64_t v = 0;
+    uc_reg_read(uc, reg, &v);
+    return v;
+}
+
+static inline void wr(uc_engine *uc, int reg, uint64_t v)
+{
+    uc_reg_write(uc, reg, &v);
+}
+
+void bench_copy_registers(uc_engine *from, uc_engine *to, int v7m)
+{
+    static const int general[] = {UC_ARM_REG_R0, UC_ARM_REG_R1, UC_ARM_REG_R2, UC_ARM_REG_R3, UC_ARM_REG_R4,
+                                  UC_ARM_REG_R5, UC_ARM_REG_R6, UC_ARM_REG_R7, UC_ARM_REG_R8, UC_ARM_REG_R9,
+                                  UC_ARM_REG_R10, UC_ARM_REG_R11, UC_ARM_REG_R12, UC_ARM_REG_LR};
+    uint64_t g[14], d[16], fpscr = 0, basepri = 0, faultmask = 0;
+    for (int i = 0; i < 14; i++)
+        g[i] = rd(from, general[i]);
+    uint64_t ipsr = rd(from, UC_ARM_REG_IPSR) & 0x1FF, control = rd(from, UC_ARM_REG_CONTROL);
+    uint64_t nzcv = rd(from, UC_ARM_REG_APSR_NZCV);
+    int detour = ipsr == 0 && (control & 1);
+    if (detour) {
+        wr(from, UC_ARM_REG_IPSR, 1);
+        wr(from, UC_ARM_REG_APSR_NZCV, nzcv);
+    }
+    uint64_t msp = rd(from, UC_ARM_REG_MSP), psp = rd(from, UC_ARM_REG_PSP);
+    if (detour) {
+        wr(from, UC_ARM_REG_IPSR, 0);
+        wr(from, UC_ARM_REG_APSR_NZCV, nzcv);
+    }
+    uint64_t xpsr = rd(from, UC_ARM_REG_XPSR), primask = rd(from, UC_ARM_REG_PRIMASK);
+    if (v7m) {
+        basepri = rd(from, UC_ARM_REG_BASEPRI);
+        faultmask = rd(from, UC_ARM_REG_FAULTMASK);
+        for (int i = 0; i < 16; i++)
+            d[i] = rd(from, UC_ARM_REG_D0 + i);
+        fpscr = rd(from, UC_ARM_REG_FPSCR);
+    }
+
+    uint64_t nz = xpsr & 0xF0000000u;
+    uint64_t spsel = ipsr ? 0 : (control & 2);
+    wr(to, UC_ARM_REG_IPSR, 1);
+    wr(to, UC_ARM_REG_APSR_NZCV, nz);
+    wr(to, UC_ARM_REG_CONTROL, 0);
+    wr(to, UC_ARM_REG_IPSR, 0);
+    wr(to, UC_ARM_REG_APSR_NZCV, nz);
+    wr(to, UC_ARM_REG_CONTROL, spsel ^ 2);
+    wr(to, UC_ARM_REG_SP, spsel ? msp : psp);
+    wr(to, UC_ARM_REG_CONTROL, spsel);
+    wr(to, UC_ARM_REG_SP, spsel ? psp : msp);
+    wr(to, UC_ARM_REG_CONTROL, spsel | (control & 1));
+    wr(to, UC_ARM_REG_IPSR, ipsr);
+    wr(to, UC_ARM_REG_APSR_NZCV, nz);
+    if (v7m)
+        wr(to, UC_ARM_REG_APSR_NZCVQ, xpsr & 0xF8000000u);
+    wr(to, UC_ARM_REG_EPSR, (xpsr & 0x0600FC00u) | (1u << 24));
+    wr(to, UC_ARM_REG_PRIMASK, primask);
+    if (v7m) {
+        wr(to, UC_ARM_REG_BASEPRI, basepri);
+        wr(to, UC_ARM_REG_FAULTMASK, faultmask);
+        for (int i = 0; i < 16; i++)
+            wr(to, UC_ARM_REG_D0 + i, d[i]);
+        wr(to, UC_ARM_REG_FPSCR, fpscr);
+    }
+    for (int i = 0; i < 14; i++)
+        wr(to, general[i], g[i]);
+}

@@ -1,0 +1,85 @@
+"""Latency campaigns: the plan, exact merging of shards, the reports, and bad options."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.cli import main
+from bench.errors import BenchError
+from bench.measure.report import merge_documents
+from bench.scenarios.campaign import CampaignOptions, parse_shard, plan, shard_of
+
+
+def test_plan_and_shards_partition_the_campaign():
+    batches = plan(CampaignOptions(sizes=[16, 496], samples=25, batch=10))
+    assert [(b.size, b.count) for b in batches] == [(16, 10), (16, 10), (16, 5), (496, 10), (496, 10), (496, 5)]
+    assert len({b.seed for b in batches}) == len(batches)
+    for n in (1, 2, 4, 6):
+        slices = [shard_of(batches, (k, n)) for k in range(1, n + 1)]
+        assert [b for s in slices for b in s] == batches
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ("0/2", "3/2", "1", "a/b"):
+        with pytest.raises(BenchError, match="--shard"):
+            parse_shard(bad)
+
+
+def test_merge_refuses_other_campaigns_and_repeated_shards():
+    def doc(batches, seed=1):
+        return {"kind": "amp-bench latency campaign", "version": 1, "identity": {"seed": seed, "batches": 2},
+                "probes": {}, "batch_records": {str(b): {} for b in batches}, "histograms": {}, "worst": {},
+                "first": None}
+    with pytest.raises(BenchError, match="differs in seed"):
+        merge_documents([("a.json", doc([0])), ("b.json", doc([1], seed=2))])
+    with pytest.raises(BenchError, match="given twice"):
+        merge_documents([("a.json", doc([0])), ("b.json", doc([0]))])
+
+
+def _campaign(tmp_path, name, *extra):
+    out = tmp_path / name
+    code = main(["campaign", "--size", "496", "--samples", "6", "--batch", "3", "--no-progress",
+                 "--out", str(out), "--json", str(tmp_path / f"{name}.json"), *extra])
+    return code, json.loads((tmp_path / f"{name}.json").read_text())
+
+
+def test_campaign_shards_merge_into_the_unsharded_result(tmp_path, capsys):
+    code, full = _campaign(tmp_path, "full", "--jobs", "2")
+    assert code == 0 and full["passed"], full.get("error")
+    sections = full["sections"]
+    assert set(sections) >= {"tty_write", "ipi_to_remote", "remote_processing", "ipi_to_host", "tty_read",
+                             "round_trip"}
+    for entry in sections.values():
+        assert entry["count"] == 6
+        assert entry["min"] <= entry["p50"] <= entry["p999"] <= entry["max"]
+    parts = sum(sections[s]["mean"] for s in ("tty_write", "ipi_to_remote", "remote_processing", "ipi_to_host",
+                                              "tty_read"))
+    assert parts == pytest.approx(sections["round_trip"]["mean"])  # the breakdown covers the round trip
+    assert sections["ipi_to_remote"]["min"] >= full["model"]["cores"]["cpu_m0"]["irq_entry_cycles"]
+    reports = full["reports"]
+    table = (tmp_path / "full" / "paper_table.md").read_text()
+    assert "| TTY-write | TTY-read | IPI to remote | IPI to host | Remote processing |" in table
+    trace = json.loads((tmp_path / "full" / "trace.json").read_text())
+    assert any(e.get("name") == "TTY-read" and e["ph"] == "X" for e in trace["traceEvents"])
+    assert reports["html"].endswith("report.html") and len(reports["png"]) == 2
+
+    assert _campaign(tmp_path, "s1", "--shard", "1/2", "--jobs", "1")[0] == 0
+    assert _campaign(tmp_path, "s2", "--shard", "2/2", "--jobs", "1")[0] == 0
+    merged_json = tmp_path / "merged.json"
+    assert main(["merge", str(tmp_path / "s1.json"), str(tmp_path / "s2.json"), "--out", str(tmp_path / "m"),
+                 "--json", str(merged_json)]) == 0
+    merged = json.loads(merged_json.read_text())
+    for key in ("sections", "histograms", "by_size", "hdr", "trace_digest", "samples"):
+        assert merged[key] == full[key], key
+    assert "round trips/s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--size", "497"], "payload size 497"),
+    (["--shard", "3/2"], "--shard"),
+    (["--probes", "nowhere.toml"], "nowhere.toml"),
+])
+def test_bad_campaign_options_are_clear_errors(tmp_path, capsys, args, message):
+    code = main(["campaign", "--samples", "1", "--no-progress", "--out", str(tmp_path), *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
