@@ -86,6 +86,7 @@ class CoreState(ctypes.Structure):
         ("hit_count", ctypes.c_uint64 * PROBE_RING),
         ("last_hit_count", ctypes.c_uint64),
         ("last_hit_probe", ctypes.c_uint32),
+        ("it_dirty", ctypes.c_uint32),
     ]
 
 

@@ -30,6 +30,7 @@
  */
 #include <stdint.h>
 #include <unicorn/unicorn.h>
+#include <unicorn/arm.h>
 
 #define BENCH_MAX_REGIONS 32
 #define BENCH_MAX_PAGES 2048
@@ -97,6 +98,7 @@ typedef struct {
     uint64_t hit_count[BENCH_PROBE_RING];
     uint64_t last_hit_count;
     uint32_t last_hit_probe;
+    uint32_t it_dirty;  /* Unicorn stored an IT state in the CPU during the current IT block */
 } bench_core_state_t;
 
 /* Index of the probe at `addr`, or -1. */
@@ -301,6 +303,21 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 }
 
 /*
+ * Unicorn stores the IT state into the CPU when an instruction inside an IT block
+ * stores to memory with a write hook installed, and nothing clears it when the
+ * block ends: the next translated block is then looked up as if it were still in
+ * the IT block, and its first instructions are skipped as condition-failed
+ * (measured: a long run on the precise instance diverged from the fast one in
+ * memset's tail). The hooks clear it once the block's last instruction runs.
+ */
+static inline void clear_it_state(uc_engine *uc, bench_core_state_t *st)
+{
+    uint32_t epsr = 1u << 24;  /* Thumb, no IT state */
+    uc_reg_write(uc, UC_ARM_REG_EPSR, &epsr);
+    st->it_dirty = 0;
+}
+
+/*
  * The precise (per-instruction) hook, used while several cores run in lockstep.
  * Unicorn does not call code hooks for condition-failed instructions of an IT
  * block (measured), so the hook counts the ones it skipped when it next sees an
@@ -312,8 +329,10 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 
     if (stop_requested(uc, st, addr))
         return;
-    if (addr > st->prev_end && st->prev_end >= st->it_start && st->prev_end < st->it_end) {
-        uint64_t to = addr < st->it_end ? addr : st->it_end;
+    if (addr != st->prev_end && st->prev_end >= st->it_start && st->prev_end < st->it_end) {
+        /* IT-block instructions Unicorn ran without calling the hook: up to here, or to the
+         * block's end when its last instruction branched (a branch in an IT block is last). */
+        uint64_t to = addr > st->prev_end && addr < st->it_end ? addr : st->it_end;
         st->count += count_range(st, st->prev_end, to);
         st->prev_end = to;
     }
@@ -329,6 +348,10 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     }
     if (kind == K_UNMASK && st->irq_hint)
         st->stop_next = st->take_now = 1;
+    if (addr >= st->it_start && addr < st->it_end && addr + size < st->it_end)
+        st->it_dirty = 1;  /* inside an IT block, not its last instruction: Unicorn may sync it */
+    else if (st->it_dirty)
+        clear_it_state(uc, st);
     if (size == 2) {
         uint16_t hw = (uint16_t)(p[0] | (p[1] << 8));
         if ((hw & 0xFF00) == 0xBF00 && (hw & 0x000F)) {
@@ -355,14 +378,29 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     st->count++;
 }
 
-/* Precise instance: remember which pages it writes (the fast instance may hold code there). */
+/* Precise instance: remember which pages it writes (the fast instance may hold code there),
+ * and keep Unicorn's IT-state bookkeeping clean (see clear_it_state). */
 void bench_hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
-    (void)uc; (void)type; (void)value;
+    (void)type; (void)value;
     note_page(&st->written, (uint32_t)(addr >> BENCH_PAGE_BITS));
     if (((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS) != (addr >> BENCH_PAGE_BITS))
         note_page(&st->written, (uint32_t)((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS));
+    if (st->it_start < st->it_end && st->prev_end >= st->it_start && st->prev_end <= st->it_end) {
+        /* In or at the end of an IT block. Unicorn may not have called the code hook for this
+         * instruction (a block that starts inside an IT block): ask it where it is. */
+        uint64_t pc = 0;
+        uc_reg_read(uc, UC_ARM_REG_PC, &pc);
+        if (pc >= st->it_start && pc < st->it_end) {
+            const uint8_t *p = peek(st, pc, 2);
+            uint32_t isz = p ? insn_size((uint16_t)(p[0] | (p[1] << 8))) : 2;
+            if (pc + isz >= st->it_end)
+                clear_it_state(uc, st);  /* the block's last instruction: no IT state after it */
+            else
+                st->it_dirty = 1;
+        }
+    }
 }
 
 static uint64_t page_hash(bench_core_state_t *st, uint32_t page)
