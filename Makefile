@@ -50,6 +50,8 @@ demo: setup firmware linux
 	$(BIN)/bench run boot --json artifacts/boot.json
 	$(BIN)/bench run rproc-lifecycle --cycles 20 --json artifacts/rproc-lifecycle.json
 	$(BIN)/bench run rpmsg-echo --sizes 1,17,64,255,496 --count 200 --json artifacts/rpmsg-echo.json
+	$(BIN)/bench campaign --platform platforms/lpc4337.repl --size 496 --samples 2000 \
+	  --json artifacts/campaign.json --out artifacts/campaign --no-progress
 
 test: setup firmware linux
 	$(BIN)/ruff check .

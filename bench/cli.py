@@ -158,6 +158,8 @@ def _parser() -> argparse.ArgumentParser:
     perf.add_argument("--repeat", type=_positive, default=3, help="runs of each, best kept")
     perf.add_argument("--linux", action="store_true",
                       help="also time the Linux scenarios: boot, remoteproc cycles, RPMsg round trips")
+    perf.add_argument("--campaign", type=_positive, metavar="N",
+                      help="also time a latency campaign of N round trips with 1 and 2 processes")
     perf.add_argument("--json", dest="json_path")
     return parser
 
@@ -301,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
                 from bench.measure.linux_perf import run_linux_perf
 
                 document["linux"] = run_linux_perf(args.platform)
+            if args.campaign:
+                from bench.measure.campaign_perf import run_campaign_perf
+
+                document["campaign"] = run_campaign_perf(args.platform, args.campaign)
             _write_json(args.json_path, document)
             return 0
     except BenchError as exc:
