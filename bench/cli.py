@@ -32,6 +32,16 @@ def _positive(text: str) -> int:
     return value
 
 
+_NOT_OPTIONS = ("command", "scenario", "json_path", "junit_path")  # CLI fields that are not scenario options
+
+
+def _outputs(parser: argparse.ArgumentParser) -> None:
+    """--json and --junit: every run writes them, whether it passes or fails."""
+    parser.add_argument("--json", dest="json_path", help="write the result document here")
+    parser.add_argument("--junit", dest="junit_path", metavar="FILE",
+                        help="write a JUnit XML report here (console output attached to a failure)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description="amp-bench: emulated AMP test bench")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     ipi.add_argument("--timeout", dest="timeout_s", type=float, default=10.0,
                      help="emulated seconds before the run counts as hung")
     ipi.add_argument("--artifacts", default="artifacts/ipi", help="directory for console logs and the trace")
-    ipi.add_argument("--json", dest="json_path", help="write the result document here")
+    _outputs(ipi)
 
     fw = scenarios.add_parser("firmware", help="load ELFs onto cores, boot, watch a UART",
                               description="Flash images by their physical addresses, release the boot core, "
@@ -70,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     fw.add_argument("--quantum", type=_positive, default=100_000)
     fw.add_argument("--quiet", dest="echo", action="store_false", help="do not stream the console")
     fw.add_argument("--artifacts", default="artifacts/firmware")
-    fw.add_argument("--json", dest="json_path")
+    _outputs(fw)
 
     boot = scenarios.add_parser("boot", help="boot mainline Linux on the M4 to user space",
                                 description="Load vmlinux and the device tree, hand over per the ARM boot "
@@ -83,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     boot.add_argument("--timeout", dest="timeout_s", type=float, default=5.0, help="emulated seconds")
     boot.add_argument("--quantum", type=_positive, default=100_000)
     boot.add_argument("--artifacts", default="artifacts/boot")
-    boot.add_argument("--json", dest="json_path")
+    _outputs(boot)
 
     def linux_options(parser: argparse.ArgumentParser, artifacts: str) -> None:
         parser.add_argument("--platform", default="platforms/lpc4337.repl")
@@ -93,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         parser.add_argument("--m0-firmware", help="M0 firmware ELF with a resource table (default: m0_rpmsg)")
         parser.add_argument("--quantum", type=_positive, default=100_000)
         parser.add_argument("--artifacts", default=artifacts)
-        parser.add_argument("--json", dest="json_path")
+        _outputs(parser)
 
     life = scenarios.add_parser("rproc-lifecycle", help="start/stop the M0 through Linux remoteproc, then a crash",
                                 description="Cycle the M0 offline -> running -> offline through sysfs, then crash "
@@ -142,14 +152,14 @@ def _parser() -> argparse.ArgumentParser:
     camp.add_argument("--quantum", type=_positive, default=100_000)
     camp.add_argument("--out", default="artifacts/campaign", help="directory for the reports")
     camp.add_argument("--no-progress", dest="progress", action="store_false")
-    camp.add_argument("--json", dest="json_path", help="write the campaign document here too")
+    _outputs(camp)
 
     merge = commands.add_parser("merge", help="merge campaign shards exactly into one report",
                                 description="Add the exact histograms of shards of one campaign (same inputs "
                                             "and options) and write the reports of the whole.")
     merge.add_argument("documents", nargs="+", help="campaign JSON files (from --json or OUT/campaign.json)")
     merge.add_argument("--out", default="artifacts/campaign-merged")
-    merge.add_argument("--json", dest="json_path")
+    _outputs(merge)
 
     perf = commands.add_parser("perf", help="throughput benchmark: the engine next to bare Unicorn")
     perf.add_argument("--platform", default="platforms/lpc4337.repl")
@@ -160,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="also time the Linux scenarios: boot, remoteproc cycles, RPMsg round trips")
     perf.add_argument("--campaign", type=_positive, metavar="N",
                       help="also time a latency campaign of N round trips with 1 and 2 processes")
-    perf.add_argument("--json", dest="json_path")
+    perf.add_argument("--json", dest="json_path", help="write the figures here")
     return parser
 
 
@@ -227,15 +237,27 @@ def _print_campaign(result: dict[str, Any]) -> None:
     print(f"  reports: {result['reports'].get('html', result['reports']['json'])}")
 
 
-def _run(json_path: str | None, scenario: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run a scenario; its result document is written as --json whether it passes or fails."""
+def _run(args: argparse.Namespace, scenario: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a scenario; its result document is written as --json (and --junit) whether it passes or fails."""
+    name = " ".join(part for part in (args.command, getattr(args, "scenario", None)) if part)
     try:
         result = scenario()
     except BenchError as exc:
-        _write_json(json_path, exc.result or {"passed": False, "error": str(exc)})
+        document = exc.result or {"passed": False, "error": str(exc)}
+        document.setdefault("error", str(exc))
+        _write_json(args.json_path, document)
+        _write_junit(getattr(args, "junit_path", None), name, document)
         raise
-    _write_json(json_path, result)
+    _write_json(args.json_path, result)
+    _write_junit(getattr(args, "junit_path", None), name, result)
     return result
+
+
+def _write_junit(path: str | None, name: str, result: dict[str, Any]) -> None:
+    if path:
+        from bench.integrations.junit import write_junit
+
+        write_junit(Path(path), name, result)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,15 +266,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run" and args.scenario == "ipi":
             from bench.scenarios.ipi import IpiOptions, run_ipi
 
-            fields = {k: v for k, v in vars(args).items() if k not in ("command", "scenario", "json_path")}
-            result = _run(args.json_path, lambda: run_ipi(IpiOptions(**fields)))
+            fields = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
+            result = _run(args, lambda: run_ipi(IpiOptions(**fields)))
             _print_ipi(result)
             return 0 if result["passed"] else 1
         if args.command == "run" and args.scenario == "firmware":
             from bench.scenarios.firmware import FirmwareOptions, parse_loads, run_firmware
 
-            fields = {k: v for k, v in vars(args).items() if k not in ("command", "scenario", "json_path", "load")}
-            result = _run(args.json_path, lambda: run_firmware(FirmwareOptions(images=parse_loads(args.load),
+            fields = {k: v for k, v in vars(args).items() if k not in (*_NOT_OPTIONS, "load")}
+            result = _run(args, lambda: run_firmware(FirmwareOptions(images=parse_loads(args.load),
                                                                                **fields)))
             print(f"\nbench: {result['outcome']} after {result['emulated_s']:.6f} s emulated "
                   f"({result['wall_s']} s wall); artifacts in {result['artifacts']['dir']}", file=sys.stderr)
@@ -260,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run" and args.scenario == "boot":
             from bench.scenarios.boot import BootOptions, run_boot
 
-            fields = {k: v for k, v in vars(args).items() if k not in ("command", "scenario", "json_path")}
-            result = _run(args.json_path, lambda: run_boot(BootOptions(**fields)))
+            fields = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
+            result = _run(args, lambda: run_boot(BootOptions(**fields)))
             print(f"boot: {result['boot_instructions']} instructions, {result['boot_emulated_s']:.3f} s emulated, "
                   f"{result['boot_wall_s']} s wall ({result['mips']} MIPS); console: {result['console_log']}")
             return 0
@@ -271,13 +293,13 @@ def main(argv: list[str] | None = None) -> int:
             options = LinuxOptions(platform=args.platform, kernel=args.kernel, dtb=args.dtb, init=args.init,
                                    m0_firmware=args.m0_firmware, quantum=args.quantum, artifacts=args.artifacts)
             if args.scenario == "rproc-lifecycle":
-                result = _run(args.json_path, lambda: run_lifecycle(options, args.cycles, args.recovery))
+                result = _run(args, lambda: run_lifecycle(options, args.cycles, args.recovery))
             else:
                 try:
                     sizes = [int(size, 0) for size in args.sizes.split(",") if size]
                 except ValueError:
                     raise BenchError(f"--sizes {args.sizes!r}: expected comma-separated integers") from None
-                result = _run(args.json_path, lambda: run_echo(options, sizes, args.count, args.two_endpoints))
+                result = _run(args, lambda: run_echo(options, sizes, args.count, args.two_endpoints))
             summary = {k: result[k] for k in ("cycles", "failures", "recovered", "messages", "mismatches")
                        if k in result}
             print(f"{args.scenario}: {'PASSED' if result['passed'] else 'FAILED'} {summary} "
@@ -286,13 +308,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "campaign":
             from bench.scenarios.campaign import run_campaign
 
-            result = _run(args.json_path, lambda: run_campaign(_campaign_options(args)))
+            result = _run(args, lambda: run_campaign(_campaign_options(args)))
             _print_campaign(result)
             return 0 if result["passed"] else 1
         if args.command == "merge":
             from bench.scenarios.campaign import merge_files
 
-            result = _run(args.json_path, lambda: merge_files(args.documents, args.out))
+            result = _run(args, lambda: merge_files(args.documents, args.out))
             _print_campaign(result)
             return 0 if result["passed"] else 1
         if args.command == "perf":

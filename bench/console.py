@@ -51,6 +51,12 @@ class Console:
         for each in self.uarts:
             each.listeners.append(self._on_output)
 
+    def reset(self) -> None:
+        """Forget what was seen (after the machine was restored to a snapshot)."""
+        self.buffer = self.before = b""
+        self.after, self.match = b"", None
+        self._hit = self._failed = None
+
     # ------------------------------------------------------------- output
     def _on_output(self, data: bytes) -> None:
         self.buffer += data

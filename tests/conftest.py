@@ -35,7 +35,7 @@ def linux(linux_booted):
 
     machine, snapshot = linux_booted
     restore(machine.session.machine, snapshot)
-    machine.agent.console.buffer = b""
+    machine.agent.console.reset()
     return machine
 
 
