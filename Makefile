@@ -10,7 +10,7 @@ APT_PACKAGES := gcc gcc-arm-none-eabi binutils-arm-none-eabi make python3-venv \
                 device-tree-compiler xz-utils patch
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt venv firmware linux demo test lint perf clean
+.PHONY: setup apt venv firmware linux demo test examples robot docs lint perf clean
 
 setup: apt venv
 
@@ -56,6 +56,17 @@ demo: setup firmware linux
 test: setup firmware linux
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The example pytest suite (two processes) and the Robot suites, with JUnit/xUnit and per-test artifacts.
+examples: setup firmware linux
+	$(BIN)/pytest examples/pytest -n 2 --junitxml=artifacts/pytest/junit.xml --amp-artifacts=artifacts/pytest
+
+robot: setup firmware linux
+	$(BIN)/robot --outputdir artifacts/robot --xunit xunit.xml robot/
+
+# Keyword documentation of the Robot library (committed as docs/AmpBench.html).
+docs: setup
+	$(BIN)/libdoc bench.integrations.robot_library.AmpBench docs/AmpBench.html
 
 perf: setup firmware
 	$(BIN)/bench perf --json artifacts/perf.json

@@ -219,8 +219,9 @@ def _campaign_options(args: argparse.Namespace) -> Any:
 def _print_campaign(result: dict[str, Any]) -> None:
     from bench.measure.probes import load_spec
     from bench.measure.report import paper_table
+    from bench.scenarios.campaign import probe_file_of
 
-    spec = load_spec(result["probes"]["file"])
+    spec = load_spec(probe_file_of(result))
     print(f"campaign {result['shard']}: {result['samples']} round trips, {result['mismatches']} mismatches, "
           f"trace digest {result['trace_digest'][:16]}  ->  {'PASSED' if result['passed'] else 'FAILED'}")
     for size in result["by_size"]:

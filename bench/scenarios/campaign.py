@@ -172,38 +172,26 @@ class BatchRunner:
         machine, console = self.machine, self.linux.agent.console
         restore(machine, self.base)
         self.recorder.clear()
-        console.buffer = b""
+        console.reset()
         start_cycle = machine.now()
         instructions = sum(core.instructions for core in machine.cores)
         feeder = None
         if self.options.load.irq_rate_hz:
             feeder = UartFeeder(machine, self.linux.session.built.uart(LOAD_UART), self.options.load.irq_rate_hz,
                                 batch.seed)
-        total = batch.count + self.options.warmup
-        command = f"rpmsg-lat {self.options.device} {batch.size} {total} {batch.seed}"
         try:
-            out = self.linux.agent.run(command, timeout=1.0 + total * 0.002)
-        except pexpect.TIMEOUT as exc:
-            raise GuestError(f"batch {batch.index}: timeout: {exc}") from None
-        except (pexpect.EOF, ConsoleFailure) as exc:
+            round_trips = round_trips_measured(self.linux, self.recorder, self.options.device, batch.size,
+                                               batch.count, batch.seed, self.options.warmup)
+        except GuestError as exc:
             raise GuestError(f"batch {batch.index}: {exc}") from None
         finally:
             if feeder is not None:
                 feeder.stop()
-        found = LAT_LINE.search(out)
-        if found is None:
-            raise GuestError(f"batch {batch.index}: the agent did not report the round trips: {out.strip()[-300:]!r}")
-        messages, mismatches, splits = (int(g) for g in found.groups())
-        chains = self.recorder.samples()
-        if len(chains) != total:
-            raise GuestError(f"batch {batch.index}: the probe chain matched {len(chains)} samples for "
-                             f"{total} round trips; check the probe file {self.spec.path}")
-        chains = chains[self.options.warmup:]
-        index = {name: i for i, name in enumerate(self.spec.chain)}
+        chains, messages, mismatches, splits = round_trips
         histograms, worst = {}, {}
+        by_section = section_values(self.spec, chains)
         for section in self.spec.sections:
-            a, b = index[section.start], index[section.end]
-            values = [chain[b] - chain[a] for chain in chains]
+            values = by_section[section.name]
             histogram = LatencyHistogram()
             histogram.extend(values)
             histograms[section.name] = histogram.to_json()
@@ -212,7 +200,7 @@ class BatchRunner:
                                    "chain": list(chains[top])}
         return {
             "index": batch.index, "size": batch.size, "count": batch.count, "seed": batch.seed,
-            "messages": messages - self.options.warmup, "mismatches": mismatches, "splits": splits,
+            "messages": messages, "mismatches": mismatches, "splits": splits,
             "histograms": histograms, "worst": worst, "first_chains": [list(c) for c in chains[:FIRST_SAMPLES_KEPT]],
             "digest": machine.trace.digest,
             "instructions": sum(core.instructions for core in machine.cores) - instructions,
@@ -222,6 +210,35 @@ class BatchRunner:
 
     def close(self) -> None:
         self._context.__exit__(None, None, None)
+
+
+def round_trips_measured(linux: Any, recorder: ProbeRecorder, device: str, size: int, count: int, seed: int,
+                         warmup: int = 1) -> tuple[list[tuple[int, ...]], int, int, int]:
+    """Run `count` measured round trips (after `warmup` unmeasured ones) on a booted machine whose
+    M0 runs the echo firmware; returns the probe chains and the agent's messages, mismatches, splits."""
+    recorder.clear()
+    total = count + warmup
+    try:
+        out = linux.agent.run(f"rpmsg-lat {device} {size} {total} {seed}", timeout=1.0 + total * 0.002)
+    except pexpect.TIMEOUT as exc:
+        raise GuestError(f"timeout: {exc}") from None
+    except (pexpect.EOF, ConsoleFailure) as exc:
+        raise GuestError(str(exc)) from None
+    found = LAT_LINE.search(out)
+    if found is None:
+        raise GuestError(f"the agent did not report the round trips: {out.strip()[-300:]!r}")
+    messages, mismatches, splits = (int(g) for g in found.groups())
+    chains = recorder.samples()
+    if len(chains) != total:
+        raise GuestError(f"the probe chain matched {len(chains)} samples for {total} round trips; check the "
+                         f"probe file {recorder.spec.path}")
+    return chains[warmup:], messages - warmup, mismatches, splits
+
+
+def section_values(spec: ProbeSpec, chains: list[tuple[int, ...]]) -> dict[str, list[int]]:
+    """Each section's latency in cycles, per sample."""
+    index = {name: i for i, name in enumerate(spec.chain)}
+    return {s.name: [chain[index[s.end]] - chain[index[s.start]] for chain in chains] for s in spec.sections}
 
 
 def _worker(options: CampaignOptions, batches: list[Batch], worker: int, results: Any) -> None:
@@ -383,10 +400,20 @@ def merge_files(paths: list[str], out: str) -> dict[str, Any]:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BenchError(f"{path}: not a JSON document ({exc})") from None
     merged = merge_documents(documents)
-    spec_file = Path(merged["probes"]["file"])
+    spec_file = probe_file_of(merged)
     spec = load_spec(spec_file)
     if _sha256(spec_file) != merged["identity"]["inputs"]["probes"]:
         raise BenchError(f"{spec_file}: the probe file changed since the shards ran; sections could differ")
     write_reports(merged, spec, Path(out), expected_batches=list(range(merged["identity"]["batches"])))
     return merged
+
+
+def probe_file_of(document: dict[str, Any]) -> Path:
+    """The probe file a campaign document was measured with, found again on this machine (shards
+    may come from CI jobs with other paths): as recorded, else by name in the bench's probes/."""
+    recorded = Path(document["probes"]["file"])
+    for candidate in (recorded, REPO_ROOT / "probes" / recorded.name):
+        if candidate.exists():
+            return candidate
+    raise BenchError(f"{recorded}: the campaign's probe file is not on this machine (nor in {REPO_ROOT / 'probes'})")
 
