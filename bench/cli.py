@@ -32,7 +32,7 @@ def _positive(text: str) -> int:
     return value
 
 
-_NOT_OPTIONS = ("command", "scenario", "json_path", "junit_path")  # CLI fields that are not scenario options
+_NOT_OPTIONS = ("command", "scenario", "json_path", "junit_path", "argv")  # CLI fields that are not scenario options
 
 
 def _outputs(parser: argparse.ArgumentParser) -> None:
@@ -161,6 +161,19 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--out", default="artifacts/campaign-merged")
     _outputs(merge)
 
+    repro = commands.add_parser("repro", help="pack a failed run into a bundle that replays it bit for bit",
+                                description="From a failed run's --json document: its command, every input file "
+                                            "(with SHA-256), the console inputs with their emulated timestamps, "
+                                            "the failure and the trace digest.")
+    repro.add_argument("result", help="the failed run's result document (--json)")
+    repro.add_argument("--out", default="repro.tar.gz", help="bundle to write (default repro.tar.gz)")
+
+    replay = commands.add_parser("replay", help="replay a repro bundle: the same failure and trace digest",
+                                 description="Run the bundled command on the bundled files and check that the "
+                                             "same failure happens with the same trace digest.")
+    replay.add_argument("bundle")
+    replay.add_argument("--out", default="artifacts/replay", help="where the replay unpacks and writes")
+
     perf = commands.add_parser("perf", help="throughput benchmark: the engine next to bare Unicorn")
     perf.add_argument("--platform", default="platforms/lpc4337.repl")
     perf.add_argument("--rounds", type=_positive, default=300,
@@ -195,6 +208,28 @@ def _print_ipi(result: dict[str, Any]) -> None:
     print(f"  {result['instructions']} instructions in {result['wall_s']} s wall = {result['mips']} MIPS; "
           f"trace {result['trace_events']} events, digest {result['trace_digest'][:16]}")
     print(f"  artifacts: {result['artifacts']['dir']}")
+
+
+def _replay(bundle: Path, out: Path) -> int:
+    from bench.repro import compare, open_bundle, replay_command
+
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    manifest = open_bundle(bundle, out)
+    argv = replay_command(manifest, out / "bundle", out)
+    print(f"replaying: bench {' '.join(argv)}", file=sys.stderr)
+    code = main(argv)
+    result = json.loads((out / "result.json").read_text())
+    print(f"replay: trace digest {result.get('trace_digest')}")
+    differences = compare(manifest, result)
+    if differences:
+        print("replay: NOT reproduced: " + "; ".join(differences))
+        return 1
+    print(f"replay: reproduced bit for bit: the same failure ({manifest['expected']['failure']}) and trace digest")
+    return code
 
 
 def _campaign_options(args: argparse.Namespace) -> Any:
@@ -246,9 +281,11 @@ def _run(args: argparse.Namespace, scenario: Callable[[], dict[str, Any]]) -> di
     except BenchError as exc:
         document = exc.result or {"passed": False, "error": str(exc)}
         document.setdefault("error", str(exc))
+        document["command"] = args.argv
         _write_json(args.json_path, document)
         _write_junit(getattr(args, "junit_path", None), name, document)
         raise
+    result["command"] = args.argv
     _write_json(args.json_path, result)
     _write_junit(getattr(args, "junit_path", None), name, result)
     return result
@@ -262,7 +299,9 @@ def _write_junit(path: str | None, name: str, result: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    args.argv = argv  # recorded in result documents: what `bench repro` replays
     try:
         if args.command == "run" and args.scenario == "ipi":
             from bench.scenarios.ipi import IpiOptions, run_ipi
@@ -318,6 +357,16 @@ def main(argv: list[str] | None = None) -> int:
             result = _run(args, lambda: merge_files(args.documents, args.out))
             _print_campaign(result)
             return 0 if result["passed"] else 1
+        if args.command == "repro":
+            from bench.repro import write_bundle
+
+            manifest = write_bundle(Path(args.result), Path(args.out))
+            print(f"repro bundle {args.out}: `bench {' '.join(manifest['command'])}`, {len(manifest['files'])} "
+                  f"files, {manifest['console_inputs']} console inputs; expected failure: "
+                  f"{manifest['expected']['failure']}")
+            return 0
+        if args.command == "replay":
+            return _replay(Path(args.bundle), Path(args.out))
         if args.command == "perf":
             from bench.measure.perf import run_perf
 

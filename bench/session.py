@@ -44,6 +44,9 @@ class Session:
         self.machine = self.built.machine
         self.images: dict[str, ElfImage] = {}
         self.consoles: dict[str, Console] = {}
+        # Every file the run reads, by role ("platform", "image:<core>", "dtb", ...): what a
+        # reproduction bundle must carry (bench.repro).
+        self.inputs: dict[str, Path] = {"platform": Path(platform)}
         self._artifact_paths: dict[str, str] | None = None
 
     def load(self, core_name: str, path: str | Path) -> ElfImage:
@@ -53,6 +56,7 @@ class Session:
         check_core(image, core_name, core.config.model)
         load_image(self.built, image)
         self.images[core_name] = image
+        self.inputs[f"image:{core_name}"] = Path(path)
         return image
 
     def patch_params(self, image: ElfImage, **values: int) -> None:
@@ -93,6 +97,9 @@ class Session:
         paths["trace"] = str(trace_path)
         (self.artifacts / "images.json").write_text(json.dumps(
             {core: {"path": str(img.path), "sha256": img.sha256} for core, img in self.images.items()}, indent=2))
+        inputs_path = self.artifacts / "inputs.json"
+        inputs_path.write_text(json.dumps({role: str(path.resolve()) for role, path in self.inputs.items()}, indent=2))
+        paths["inputs"] = str(inputs_path)
         self._artifact_paths = paths
         return paths
 

@@ -47,7 +47,10 @@ def boot_linux(session: Session, core_name: str, kernel: Path, dtb: Path, init: 
     layout = layout or LinuxLayout()
     image = session.load(core_name, kernel)
     blob = dtb.read_bytes()
+    session.inputs["dtb"] = dtb
     if init is not None:
+        session.inputs["init"] = init
+        session.inputs.update({f"firmware:{name}": path for name, path in (firmware or {}).items()})
         files = {name: path.read_bytes() for name, path in (firmware or {}).items()}
         archive = bench_initramfs(init.read_bytes(), files)
         _write(session, layout.initrd, archive, "initramfs")
