@@ -7,7 +7,7 @@ BIN         := $(VENV)/bin
 FW_BUILD    := $(CURDIR)/build/firmware
 APT_PACKAGES := gcc gcc-arm-none-eabi binutils-arm-none-eabi make python3-venv \
                 linux-source-6.1 gcc-arm-linux-gnueabi bc bison flex libssl-dev libelf-dev cpio \
-                device-tree-compiler xz-utils patch
+                device-tree-compiler xz-utils patch gdb-multiarch
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup apt venv firmware linux demo test examples robot docs lint perf clean

@@ -32,7 +32,8 @@ def _positive(text: str) -> int:
     return value
 
 
-_NOT_OPTIONS = ("command", "scenario", "json_path", "junit_path", "argv")  # CLI fields that are not scenario options
+# CLI fields that are not scenario options
+_NOT_OPTIONS = ("command", "scenario", "json_path", "junit_path", "argv", "gdb")
 
 
 def _outputs(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +41,12 @@ def _outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", dest="json_path", help="write the result document here")
     parser.add_argument("--junit", dest="junit_path", metavar="FILE",
                         help="write a JUnit XML report here (console output attached to a failure)")
+
+
+def _debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gdb", metavar="CORE:PORT",
+                        help="serve a GDB remote stub for CORE on 127.0.0.1:PORT during the run, and at the failing "
+                             "moment if it fails (gdb-multiarch: target remote 127.0.0.1:PORT)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="emulated seconds before the run counts as hung")
     ipi.add_argument("--artifacts", default="artifacts/ipi", help="directory for console logs and the trace")
     _outputs(ipi)
+    _debug(ipi)
 
     fw = scenarios.add_parser("firmware", help="load ELFs onto cores, boot, watch a UART",
                               description="Flash images by their physical addresses, release the boot core, "
@@ -81,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     fw.add_argument("--quiet", dest="echo", action="store_false", help="do not stream the console")
     fw.add_argument("--artifacts", default="artifacts/firmware")
     _outputs(fw)
+    _debug(fw)
 
     boot = scenarios.add_parser("boot", help="boot mainline Linux on the M4 to user space",
                                 description="Load vmlinux and the device tree, hand over per the ARM boot "
@@ -94,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     boot.add_argument("--quantum", type=_positive, default=100_000)
     boot.add_argument("--artifacts", default="artifacts/boot")
     _outputs(boot)
+    _debug(boot)
 
     def linux_options(parser: argparse.ArgumentParser, artifacts: str) -> None:
         parser.add_argument("--platform", default="platforms/lpc4337.repl")
@@ -104,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         parser.add_argument("--quantum", type=_positive, default=100_000)
         parser.add_argument("--artifacts", default=artifacts)
         _outputs(parser)
+        _debug(parser)
 
     life = scenarios.add_parser("rproc-lifecycle", help="start/stop the M0 through Linux remoteproc, then a crash",
                                 description="Cycle the M0 offline -> running -> offline through sysfs, then crash "
@@ -275,7 +286,11 @@ def _print_campaign(result: dict[str, Any]) -> None:
 
 def _run(args: argparse.Namespace, scenario: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run a scenario; its result document is written as --json (and --junit) whether it passes or fails."""
+    from bench import gdbstub
+
     name = " ".join(part for part in (args.command, getattr(args, "scenario", None)) if part)
+    if getattr(args, "gdb", None):
+        gdbstub.request(*gdbstub.parse_gdb_option(args.gdb))
     try:
         result = scenario()
     except BenchError as exc:
@@ -284,7 +299,10 @@ def _run(args: argparse.Namespace, scenario: Callable[[], dict[str, Any]]) -> di
         document["command"] = args.argv
         _write_json(args.json_path, document)
         _write_junit(getattr(args, "junit_path", None), name, document)
+        gdbstub.serve_failure(str(exc).split(";")[0])
         raise
+    finally:
+        gdbstub.close_all()
     result["command"] = args.argv
     _write_json(args.json_path, result)
     _write_junit(getattr(args, "junit_path", None), name, result)

@@ -24,8 +24,8 @@ from typing import Any
 from bench.errors import BenchError
 
 FORMAT = "amp-bench repro bundle 1"
-# Options whose value is where a run writes; a replay writes elsewhere.
-OUTPUT_OPTIONS = ("--json", "--junit", "--artifacts", "--out")
+# Options whose value is where a run writes (a replay writes elsewhere), or that wait for a person.
+OUTPUT_OPTIONS = ("--json", "--junit", "--artifacts", "--out", "--gdb")
 # The option that names each input file, per command (firmware images go as --load CORE=FILE).
 FILE_OPTIONS = {
     "run ipi": {"platform": "--platform", "image:cpu_m4": "--m4", "image:cpu_m0": "--m0"},

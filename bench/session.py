@@ -48,6 +48,9 @@ class Session:
         # reproduction bundle must carry (bench.repro).
         self.inputs: dict[str, Path] = {"platform": Path(platform)}
         self._artifact_paths: dict[str, str] | None = None
+        from bench import gdbstub
+
+        gdbstub.attach(self.machine, {core.name: core for core in self.machine.cores})
 
     def load(self, core_name: str, path: str | Path) -> ElfImage:
         """Load an ELF meant for `core_name` (its architecture is checked against the core)."""

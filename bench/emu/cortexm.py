@@ -148,6 +148,7 @@ class CortexM:
         # (core, probe index, cycle) for each address probe hit, in the order the core ran them.
         self.on_probe: Callable[[CortexM, int, int], None] | None = None
         self.resumed_sp = 0  # the stack pointer the last exception return resumed with
+        self.at_breakpoint: int | None = None  # stopped before a debugger breakpoint at this address
 
     def _new_unicorn(self, precise: bool) -> Uc:
         uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
@@ -319,6 +320,20 @@ class CortexM:
         st.nprobes = len(addresses)
         self.reset_probe_hits()
 
+    def set_breakpoints(self, addresses: list[int]) -> None:
+        """Debugger breakpoints: the core stops *before* each listed instruction (at_breakpoint).
+
+        They use the address probes (a core has either probes or breakpoints).
+        """
+        self.set_probes(addresses)
+        self.state.break_mode = 1 if addresses else 0
+
+    def resume_from_breakpoint(self) -> None:
+        """Let the instruction the core stopped before run once."""
+        if self.at_breakpoint is not None:
+            self.state.break_skip = self.at_breakpoint
+            self.at_breakpoint = None
+
     def reset_probe_hits(self) -> None:
         self.state.nhits = 0
         self.state.last_hit_probe = 0xFFFFFFFF
@@ -472,6 +487,9 @@ class CortexM:
             self._emulate(st.stop_pc, st.split_addr)
         elif reason == native.STOP_HINT:
             self._hint(st.hint, st.insn_size)
+        elif reason == native.STOP_BREAK:
+            self.at_breakpoint = self.pc
+            self._yield = True  # back to the scheduler, whose step hooks serve the debugger
         elif reason == native.STOP_NOCODE:
             self._halt(f"executing at 0x{self.pc:08x}, which is not RAM or flash", pc=self.pc,
                        advice="a jump went astray (check function pointers and the vector table)")

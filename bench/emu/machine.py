@@ -62,6 +62,8 @@ class Machine:
         self.running: CortexM | None = None
         self.sev_listeners: list[Callable[[CortexM, int], None]] = []
         self.symbolizers: list[Callable[[int], str | None]] = []
+        # Called between scheduler steps, when no core runs (a debugger stub serves clients there).
+        self.step_hooks: list[Callable[[], None]] = []
         self._events: list[_Event] = []
         self._seq = 0
         self._idle_time = 0
@@ -175,6 +177,8 @@ class Machine:
         """
         self._stop_requested = False
         while True:
+            for hook in self.step_hooks:
+                hook()
             if self.error is not None:
                 raise self.error
             if self._stop_requested or (stop is not None and stop()):

@@ -31,7 +31,7 @@ MAX_PROBES = 16
 PROBE_RING = 1024
 
 # Stop reasons and instruction kinds, mirrored from corehook.c.
-STOP_NONE, STOP_LIMIT, STOP_HINT, STOP_SPLIT, STOP_REQUEST, STOP_NOCODE = range(6)
+STOP_NONE, STOP_LIMIT, STOP_HINT, STOP_SPLIT, STOP_REQUEST, STOP_NOCODE, STOP_BREAK = range(7)
 K_PLAIN, K_SEV, K_WFE, K_WFI, K_YIELD, K_UNMASK = range(6)
 
 
@@ -86,6 +86,8 @@ class CoreState(ctypes.Structure):
         ("hit_count", ctypes.c_uint64 * PROBE_RING),
         ("last_hit_count", ctypes.c_uint64),
         ("last_hit_probe", ctypes.c_uint32),
+        ("break_mode", ctypes.c_uint32),
+        ("break_skip", ctypes.c_uint64),
         ("it_dirty", ctypes.c_uint32),
     ]
 

@@ -46,6 +46,7 @@ enum stop_reason {
     STOP_SPLIT = 3,
     STOP_REQUEST = 4,
     STOP_NOCODE = 5,
+    STOP_BREAK = 6,   /* a debugger breakpoint: stopped before the instruction at stop_pc */
 };
 
 enum insn_kind { K_PLAIN = 0, K_SEV = 1, K_WFE = 2, K_WFI = 3, K_YIELD = 4, K_UNMASK = 5 };
@@ -98,6 +99,8 @@ typedef struct {
     uint64_t hit_count[BENCH_PROBE_RING];
     uint64_t last_hit_count;
     uint32_t last_hit_probe;
+    uint32_t break_mode;   /* the probes are debugger breakpoints: stop before, record nothing */
+    uint64_t break_skip;   /* resuming from a breakpoint here: let it run once */
     uint32_t it_dirty;  /* Unicorn stored an IT state in the CPU during the current IT block */
 } bench_core_state_t;
 
@@ -252,6 +255,24 @@ static inline const uint8_t *code_at(uc_engine *uc, bench_core_state_t *st, uint
     return p;
 }
 
+/* The instruction at `addr` is about to run: record a probe hit, or stop at a breakpoint (1). */
+static inline int probe_or_break(uc_engine *uc, bench_core_state_t *st, uint64_t addr)
+{
+    int probe = probe_at(st, addr);
+    if (addr != st->break_skip)
+        st->break_skip = 0;
+    if (probe < 0)
+        return 0;
+    if (!st->break_mode) {
+        probe_hit(st, probe, st->count);
+        return 0;
+    }
+    if (st->break_skip == addr)
+        return 0;
+    stop(uc, st, STOP_BREAK, addr);
+    return 1;
+}
+
 void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
@@ -289,11 +310,8 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         n++;
         off += isz;
     }
-    if (st->nprobes) {
-        int probe = probe_at(st, addr);
-        if (probe >= 0)
-            probe_hit(st, probe, st->count);
-    }
+    if (st->nprobes && probe_or_break(uc, st, addr))
+        return;
     st->block_base = st->count;
     st->block_addr = addr;
     st->block_size = size;
@@ -366,11 +384,8 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         }
     }
     note_page(&st->executed, (uint32_t)(addr >> BENCH_PAGE_BITS));
-    if (st->nprobes) {
-        int probe = probe_at(st, addr);
-        if (probe >= 0)
-            probe_hit(st, probe, st->count);
-    }
+    if (st->nprobes && probe_or_break(uc, st, addr))
+        return;
     st->block_base = st->count;
     st->block_addr = addr;
     st->block_size = size;
