@@ -7,6 +7,8 @@ raises BenchError with that message; the CLI prints it and exits.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 
@@ -27,3 +29,14 @@ class GuestError(BenchError):
     """The guest misbehaved: fault, unmapped access, hang or lockup."""
 
     exit_code = 3
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON document the user named, or a BenchError that says which and why."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BenchError(f"{path}: {what} not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BenchError(f"{path}: not a JSON {what} ({exc})") from None
+

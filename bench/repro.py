@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.errors import BenchError, read_json
 
 FORMAT = "amp-bench repro bundle 1"
 # Options whose value is where a run writes (a replay writes elsewhere), or that wait for a person.
@@ -51,12 +51,7 @@ def _failure(result: dict[str, Any]) -> str:
 
 def write_bundle(result_path: Path, bundle: Path) -> dict[str, Any]:
     """Pack the failed run described by `result_path` (a --json result document) into `bundle`."""
-    try:
-        result = json.loads(result_path.read_text())
-    except FileNotFoundError:
-        raise BenchError(f"{result_path}: result document not found (write one with --json)") from None
-    except json.JSONDecodeError as exc:
-        raise BenchError(f"{result_path}: not a JSON result document ({exc})") from None
+    result = read_json(result_path, "result document (runs write one with --json)")
     command = result.get("command")
     if not command:
         raise BenchError(f"{result_path}: the document does not record its command (written by an older bench?)")

@@ -29,7 +29,7 @@ import pexpect
 
 from bench.console import ConsoleFailure
 from bench.emu.snapshot import restore, take
-from bench.errors import BenchError, GuestError
+from bench.errors import BenchError, GuestError, read_json
 from bench.measure.histogram import LatencyHistogram
 from bench.measure.probes import ProbeRecorder, ProbeSpec, load_spec
 from bench.measure.report import fold_batch, merge_documents, new_document, write_reports
@@ -389,16 +389,7 @@ def run_campaign(options: CampaignOptions) -> dict[str, Any]:
 
 def merge_files(paths: list[str], out: str) -> dict[str, Any]:
     """`bench merge`: read shard documents, add them exactly, write the reports of the whole."""
-    import json
-
-    documents = []
-    for path in paths:
-        try:
-            documents.append((path, json.loads(Path(path).read_text())))
-        except FileNotFoundError:
-            raise BenchError(f"{path}: file not found") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BenchError(f"{path}: not a JSON document ({exc})") from None
+    documents = [(path, read_json(Path(path), "campaign document")) for path in paths]
     merged = merge_documents(documents)
     spec_file = probe_file_of(merged)
     spec = load_spec(spec_file)
