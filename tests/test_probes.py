@@ -104,3 +104,44 @@ def test_chain_matching_takes_the_first_of_each_point_in_time_order():
         (60, 0, a, 7), (61, 0, b, 0),                                 # incomplete: no sample
     ]
     assert match_chains(hits, [a, b, c], syscall_points={a, c}) == [(10, 12, 30), (40, 45, 50)]
+
+
+INIT_PROBES = """
+chain = ["call", "write"]
+[points.call]
+core = "cpu_m4"
+event = "symbol"
+image = "init"
+symbol = "syscall3.isra.0"
+[points.write]
+core = "cpu_m4"
+event = "syscall-entry"
+syscall = 4
+[[sections]]
+name = "wrapper"
+from = "call"
+to = "write"
+"""
+
+
+def test_symbol_probes_resolve_in_the_init_where_the_kernel_loaded_it(tmp_path, linux):
+    from bench.measure.probes import ProbeRecorder
+    from bench.scenarios.boot import linux_inputs
+    from bench.scenarios.campaign import probe_images, section_values
+    from bench.session import firmware
+
+    assert linux.init_offset is not None and linux.init_offset > 0x28000000  # loaded in SDRAM by the kernel
+    kernel, _, _ = linux_inputs(None, None, None)
+    spec = load_spec(_write(tmp_path, INIT_PROBES))
+    recorder = ProbeRecorder(linux.session.machine, spec,
+                             probe_images(linux, {"kernel": kernel, "m0-firmware": firmware("m0_rpmsg")}))
+    try:
+        linux.start_m0()
+        recorder.clear()
+        linux.agent.run("rpmsg-lat /dev/ttyRPMSG0 16 10 1")
+        samples = recorder.samples()
+    finally:
+        recorder.detach()
+    wrapper = section_values(spec, samples)["wrapper"]
+    assert len(wrapper) >= 5  # the agent's write() calls that go through its (not inlined) syscall wrapper
+    assert len(set(wrapper)) == 1 and 0 < wrapper[0] < 40  # the same few instructions, then SVC entry

@@ -192,14 +192,20 @@ class AmpBench(DynamicCore):
         from bench.measure.histogram import LatencyHistogram
         from bench.measure.probes import ProbeRecorder, load_spec
         from bench.scenarios.boot import linux_inputs
-        from bench.scenarios.campaign import DEFAULT_DEVICE, DEFAULT_PROBES, round_trips_measured, section_values
+        from bench.scenarios.campaign import (
+            DEFAULT_DEVICE,
+            DEFAULT_PROBES,
+            probe_images,
+            round_trips_measured,
+            section_values,
+        )
         from bench.session import firmware
 
         linux = self._require()
         if self._recorder is None:
             kernel, _dtb, _init = linux_inputs(None, None, None)
-            self._recorder = ProbeRecorder(linux.session.machine, load_spec(DEFAULT_PROBES),
-                                           {"kernel": kernel, "m0-firmware": firmware("m0_rpmsg")})
+            images = probe_images(linux, {"kernel": kernel, "m0-firmware": firmware("m0_rpmsg")})
+            self._recorder = ProbeRecorder(linux.session.machine, load_spec(DEFAULT_PROBES), images)
         chains, messages, mismatches, _ = round_trips_measured(linux, self._recorder, DEFAULT_DEVICE, int(size),
                                                                int(count), int(seed))
         if mismatches:

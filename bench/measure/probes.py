@@ -9,7 +9,7 @@ is a rule over engine events or an address from an ELF symbol:
 - ``syscall-entry`` / ``syscall-return``: Linux on the core enters the SVC handler for
   system call ``syscall`` (EABI number in r7), or resumes the calling thread after it;
 - ``symbol``: the core starts the instruction at ``symbol`` of ``image`` (an ELF the run
-  loads: ``kernel`` or ``m0-firmware``).
+  loads: ``kernel``, ``m0-firmware``, or ``init``, the agent, wherever the kernel loaded it).
 
 A sample is one pass through the ``chain``: its first point starts a sample, each
 further point is the first occurrence of that point after the previous one (other
@@ -158,7 +158,7 @@ class ProbeRecorder:
 
     machine: Machine
     spec: ProbeSpec
-    images: dict[str, Path]
+    images: dict[str, Path | tuple[Path, int]]  # an ELF, or an ELF and the offset it was loaded at
     hits: list[tuple[int, int, int, int]] = field(default_factory=list)
     _pending: dict[tuple[int, int, int], _SyscallCall] = field(default_factory=dict)
     _detach: list[Callable[[], None]] = field(default_factory=list)
@@ -210,12 +210,13 @@ class ProbeRecorder:
         if symbols:
             addresses = []
             for point in symbols:
-                path = self.images.get(point.image or "")
-                if path is None:
+                image = self.images.get(point.image or "")
+                if image is None:
                     raise BenchError(f"{self.spec.path}: points.{point.name}.image: {point.image!r} is not an image "
                                      f"of this run (images: {', '.join(self.images)})")
+                path, offset = image if isinstance(image, tuple) else (image, 0)
                 try:
-                    addresses.append(read_elf(path).symbol(point.symbol or ""))
+                    addresses.append(read_elf(path).symbol(point.symbol or "") + offset)
                 except KeyError:
                     raise BenchError(f"{self.spec.path}: points.{point.name}: no symbol {point.symbol!r} in "
                                      f"{path}") from None

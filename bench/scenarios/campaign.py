@@ -153,7 +153,7 @@ class BatchRunner:
                 self.machine.run_for(self.machine.cycles_for(LOAD_SETTLE_S))
             self.machine.trace.keep = False  # the digest still covers every event
             self.machine.trace.records.clear()
-            self.recorder = ProbeRecorder(self.machine, spec, {k: inputs[k] for k in ("kernel", "m0-firmware")})
+            self.recorder = ProbeRecorder(self.machine, spec, probe_images(self.linux, inputs))
             self.base = take(self.machine)
         except BaseException:
             self.close()
@@ -210,6 +210,14 @@ class BatchRunner:
 
     def close(self) -> None:
         self._context.__exit__(None, None, None)
+
+
+def probe_images(linux: Any, inputs: dict[str, Path]) -> dict[str, Path | tuple[Path, int]]:
+    """The ELF images probe points may name: the kernel, the M0 firmware, and the init where it runs."""
+    images: dict[str, Path | tuple[Path, int]] = {"kernel": inputs["kernel"], "m0-firmware": inputs["m0-firmware"]}
+    if linux.init is not None and linux.init_offset is not None:
+        images["init"] = (linux.init, linux.init_offset)
+    return images
 
 
 def round_trips_measured(linux: Any, recorder: ProbeRecorder, device: str, size: int, count: int, seed: int,

@@ -19,6 +19,7 @@ from typing import Any
 import pexpect
 
 from bench.console import ConsoleFailure
+from bench.emu.elf import read_elf
 from bench.errors import BenchError, GuestError
 from bench.linux.agent import Agent
 from bench.linux.loader import boot_linux
@@ -48,6 +49,8 @@ class Linux:
 
     session: Session
     agent: Agent
+    init: Path | None = None
+    init_offset: int | None = None  # where the kernel loaded the init, minus its link address
 
     def start_m0(self) -> str:
         """Start the M0 and wait for its RPMsg channels; returns the console text seen."""
@@ -86,7 +89,15 @@ def booted_linux(options: LinuxOptions, extra_firmware: dict[str, Path] | None =
         files = {M0_FIRMWARE_NAME: m0, SWAP_FIRMWARE_NAME: m0, **(extra_firmware or {})}
         boot_linux(session, M4, kernel, dtb, init, firmware=files)
         console.expect_exact(PROMPT, timeout=5.0)
-        yield Linux(session, Agent(console))
+        yield Linux(session, Agent(console), init, _init_offset(console.before, init))
+
+
+def _init_offset(boot_output: bytes, init: Path) -> int | None:
+    """The init announces where it runs; with its ELF that gives the offset of all its symbols."""
+    found = re.search(rb"init ready \(_start at 0x([0-9a-f]+)\)", boot_output)
+    if found is None:
+        return None
+    return (int(found.group(1), 16) & ~1) - (read_elf(init).symbol("_start") & ~1)
 
 
 def _guarded(options: LinuxOptions, body: Any) -> dict[str, Any]:

@@ -105,6 +105,14 @@ static void out_number(long v)
     out_n(buf + i, sizeof(buf) - (unsigned long)i);
 }
 
+static void out_hex(unsigned long v)
+{
+    char buf[10] = {'0', 'x'};
+    for (int i = 0; i < 8; i++)
+        buf[2 + i] = "0123456789abcdef"[(v >> (28 - 4 * i)) & 0xF];
+    out_n(buf, sizeof(buf));
+}
+
 static void error(const char *what, long err)
 {
     out("error: ");
@@ -498,6 +506,8 @@ static void run(char *line)
     }
 }
 
+void _start(void);
+
 void main_loop(long *sp)
 {
     static char line[600];
@@ -513,7 +523,10 @@ void main_loop(long *sp)
     syscall5(SYS_mount, (long)"sysfs", (long)"/sys", (long)"sysfs", 0, 0);
     /* Device nodes appear as drivers bind (/dev/rpmsgN, /dev/ttyRPMSGn); stdio stays open. */
     syscall5(SYS_mount, (long)"devtmpfs", (long)"/dev", (long)"devtmpfs", 0, 0);
-    out("amp-bench init ready\n");
+    /* Where the kernel loaded this program: the bench resolves probes on its symbols from it. */
+    out("amp-bench init ready (_start at ");
+    out_hex((unsigned long)&_start);
+    out(")\n");
     for (;;) {
         unsigned long used = 0;
         out("amp-bench# ");
