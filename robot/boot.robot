@@ -1,6 +1,6 @@
 *** Settings ***
 Documentation     Mainline Linux boots on the emulated LPC4337's Cortex-M4 and answers on its console.
-Library           bench.integrations.robot_library.AmpBench
+Library           bench.integrations.robot_library.AmpBench    artifacts=${OUTPUT DIR}/artifacts
 Suite Setup       Create Machine    platforms/lpc4337.repl
 Test Setup        Start Emulation
 

@@ -1,6 +1,6 @@
 *** Settings ***
 Documentation     Inter-processor latency, exact in emulated cycles (204 MHz): bare-metal IPI and RPMsg sections.
-Library           bench.integrations.robot_library.AmpBench
+Library           bench.integrations.robot_library.AmpBench    artifacts=${OUTPUT DIR}/artifacts
 Suite Setup       Create Machine    platforms/lpc4337.repl
 
 *** Test Cases ***

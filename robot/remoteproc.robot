@@ -1,6 +1,6 @@
 *** Settings ***
 Documentation     The Cortex-M0 under Linux remoteproc: start, stop, restart, crash and recovery.
-Library           bench.integrations.robot_library.AmpBench
+Library           bench.integrations.robot_library.AmpBench    artifacts=${OUTPUT DIR}/artifacts
 Suite Setup       Create Machine    platforms/lpc4337.repl
 Test Setup        Start Emulation
 

@@ -1,6 +1,6 @@
 *** Settings ***
 Documentation     RPMsg echo through the M0, checked byte for byte, over the tty and the endpoint device.
-Library           bench.integrations.robot_library.AmpBench
+Library           bench.integrations.robot_library.AmpBench    artifacts=${OUTPUT DIR}/artifacts
 Suite Setup       Create Machine    platforms/lpc4337.repl
 Test Setup        Run Keywords    Start Emulation    AND    Start Remote Processor
 Test Template     Echo Should Be Exact

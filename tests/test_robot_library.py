@@ -17,6 +17,9 @@ def test_robot_suites_pass_and_write_xunit(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:]
     suite = ET.parse(tmp_path / "xunit.xml").getroot()
     assert int(suite.get("tests")) >= 11 and suite.get("failures") == "0"
+    echo = tmp_path / "artifacts" / "Rpmsg" / "Largest_Payload"  # per-test artifacts
+    assert "rpmsg-lat /dev/ttyRPMSG0 496 20" in (echo / "usart2.log").read_text()
+    assert (echo / "trace.jsonl").stat().st_size > 0
 
 
 def test_keyword_documentation_is_generated(tmp_path):

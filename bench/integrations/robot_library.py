@@ -15,6 +15,7 @@ flaky. Console logs and the event trace are written under ``artifacts``.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,9 @@ class AmpBench(DynamicCore):
         self._snapshot: Any = None
         self._recorder: Any = None
         self._timeout = 1.0
-        self.ROBOT_LIBRARY_LISTENER = self  # close(): write the logs when the run ends
+        self._test_output: dict[str, bytearray] = {}  # per UART, since the current test started
+        self._trace_start = 0
+        self.ROBOT_LIBRARY_LISTENER = self  # start_test/end_test: per-test artifacts; close(): the run's logs
         DynamicCore.__init__(self, [])
 
     # ------------------------------------------------------------ machine
@@ -89,6 +92,7 @@ class AmpBench(DynamicCore):
             self._context = booted_linux(LinuxOptions(self._platform, artifacts=str(self._artifacts)))
             self._linux = self._context.__enter__()
             self._snapshot = take(self._linux.session.machine)
+            self._record_uarts()
             logger.info(f"booted Linux on the M4 in {self._linux.session.machine.now()} cycles")
         else:
             self.reset_emulation()
@@ -101,6 +105,7 @@ class AmpBench(DynamicCore):
         linux = self._require()
         restore(linux.session.machine, self._snapshot)
         linux.agent.console.reset()
+        self._trace_start = len(linux.session.machine.trace.records)
 
     @keyword
     def create_terminal_tester(self, uart: str = "usart2", timeout: float = 1.0) -> None:
@@ -242,6 +247,12 @@ class AmpBench(DynamicCore):
             raise AssertionError(f"{statistic} is {value} cycles, above {cycles}")
 
     # ------------------------------------------------------------ internals
+    def _record_uarts(self) -> None:
+        for name, device in self._linux.session.built.peripherals.items():
+            if hasattr(device, "listeners") and hasattr(device, "feed"):  # a UART
+                buffer = self._test_output.setdefault(name, bytearray())
+                device.listeners.append(buffer.extend)
+
     def _require(self) -> Any:
         if self._linux is None:
             raise AssertionError("no machine is running: call `Start Emulation` first")
@@ -255,6 +266,31 @@ class AmpBench(DynamicCore):
             self._context.__exit__(None, None, None)
         self._context = self._linux = self._snapshot = self._recorder = None
 
+    def start_test(self, data: Any, result: Any) -> None:
+        """Listener hook: a test starts; its artifacts collect from here."""
+        for buffer in self._test_output.values():
+            buffer.clear()
+        if self._linux is not None:
+            self._trace_start = len(self._linux.session.machine.trace.records)
+
+    def end_test(self, data: Any, result: Any) -> None:
+        """Listener hook: write the test's UART output and event trace under artifacts/<suite>/<test>/."""
+        if self._linux is None:
+            return
+        directory = self._artifacts / _safe(result.parent.name) / _safe(result.name)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, buffer in self._test_output.items():
+            (directory / f"{name}.log").write_bytes(bytes(buffer))
+        records = self._linux.session.machine.trace.records[self._trace_start:]
+        with (directory / "trace.jsonl").open("w") as out:
+            for cycle, core, kind, fields in records:
+                out.write(json.dumps({"cycle": cycle, "core": core, "kind": kind, **fields}, sort_keys=True) + "\n")
+
     def close(self) -> None:
         """Listener hook: the run is over; the session writes its console logs and trace."""
         self._shutdown()
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:100] or "unnamed"
+
