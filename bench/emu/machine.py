@@ -69,6 +69,7 @@ class Machine:
         self._idle_time = 0
         self._firing: int | None = None
         self._lockstep: native.Lockstep | None = None
+        self._lockstep_structs: dict[tuple[int, ...], native.Lockstep] = {}
         self._stop_requested = False
         self.error: GuestError | None = None
 
@@ -212,14 +213,19 @@ class Machine:
 
     def _run_lockstep(self, runnable: list[CortexM], horizon: int) -> None:
         """Run awake cores in instruction lockstep (native loop) until one needs the engine."""
-        ls = native.Lockstep()
-        ls.n = len(runnable)
+        key = tuple(core.index for core in runnable)
+        ls = self._lockstep_structs.get(key)
+        if ls is None:  # built once per set of awake cores: the handles and states do not move
+            ls = self._lockstep_structs[key] = native.Lockstep()
+            ls.n = len(runnable)
+            for k, core in enumerate(runnable):
+                ls.uc[k] = ctypes.cast(core._precise._uch, ctypes.c_void_p).value
+                ls.st[k] = ctypes.pointer(core.state)
         ls.horizon = horizon
+        ls.err = 0
         for k, core in enumerate(runnable):
             core.select_precise()
             core.prepare_native_run()
-            ls.uc[k] = ctypes.cast(core.uc._uch, ctypes.c_void_p).value
-            ls.st[k] = ctypes.pointer(core.state)
             ls.pc[k] = core.pc
         self._lockstep = ls
         try:

@@ -73,6 +73,8 @@ class Nvic:
     def active_priority(self) -> int:
         """The priority of the highest-priority active exception (THREAD_PRIORITY when none)."""
         best = THREAD_PRIORITY
+        if True not in self.active:  # the common case, at C speed
+            return best
         for number, is_active in enumerate(self.active):
             if is_active:
                 best = min(best, self.group_priority(self.priority[number]))
@@ -92,6 +94,8 @@ class Nvic:
     def highest_pending(self) -> int | None:
         """The pending, enabled exception that would be taken first, or None."""
         best: tuple[int, int] | None = None
+        if True not in self.pending:  # the common case, at C speed
+            return None
         for number, is_pending in enumerate(self.pending):
             if is_pending and self.enabled[number]:
                 key = (self.priority[number], number)
@@ -100,6 +104,8 @@ class Nvic:
         return None if best is None else best[1]
 
     def any_pending(self) -> bool:
+        if True not in self.pending:
+            return False
         return any(p and e for p, e in zip(self.pending, self.enabled, strict=True))
 
     def preempts(self, number: int, execution_priority: int) -> bool:
