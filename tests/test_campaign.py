@@ -83,3 +83,27 @@ def test_bad_campaign_options_are_clear_errors(tmp_path, capsys, args, message):
     code = main(["campaign", "--samples", "1", "--no-progress", "--out", str(tmp_path), *args])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_background_load_runs_and_interrupts_reach_linux(tmp_path):
+    """--load busy and --irq-load: a spinning task and UART receive interrupts during the round trips."""
+    import re
+
+    from bench.measure.probes import load_spec
+    from bench.scenarios.campaign import Batch, BatchRunner, _inputs
+    from bench.scenarios.load import LoadOptions
+
+    options = CampaignOptions(load=LoadOptions(busy=True, irq_rate_hz=20_000), out=str(tmp_path))
+    runner = BatchRunner(options, load_spec(options.probes), _inputs(options), tmp_path / "w")
+    try:
+        result = runner.run(Batch(index=0, size=64, count=10, seed=3))
+        interrupts = runner.linux.agent.run("cat /proc/interrupts")
+        pids = [p for p in runner.linux.agent.run("ls /proc").split() if p.isdigit()]
+        commands = [runner.linux.agent.run(f"cat /proc/{pid}/cmdline").replace("\x00", " ") for pid in pids]
+    finally:
+        runner.close()
+    assert result["messages"] == 10 and result["mismatches"] == 0
+    assert sum(c for _, c in result["histograms"]["round_trip"]) == 10
+    uart = re.search(r"(\d+)\s+nvic_irq\s+27\s+Edge\s+ttyS1", interrupts)
+    assert uart is not None and int(uart.group(1)) > 0, interrupts  # bytes fed on USART3 were taken by Linux
+    assert any("/init busy" in c for c in commands) and any("/init uart /dev/ttyS1" in c for c in commands)
