@@ -105,13 +105,16 @@ def _parser() -> argparse.ArgumentParser:
     _outputs(boot)
     _debug(boot)
 
-    def linux_options(parser: argparse.ArgumentParser, artifacts: str) -> None:
+    def linux_inputs(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--platform", default="platforms/lpc4337.repl")
         parser.add_argument("--kernel", help="vmlinux (default: build/linux/vmlinux)")
         parser.add_argument("--dtb", help="device tree blob (default: build/linux/lpc4337-ciaa-bench.dtb)")
         parser.add_argument("--init", help="init ELF (default: build/linux-init/init.elf)")
         parser.add_argument("--m0-firmware", help="M0 firmware ELF with a resource table (default: m0_rpmsg)")
         parser.add_argument("--quantum", type=_positive, default=100_000)
+
+    def linux_options(parser: argparse.ArgumentParser, artifacts: str) -> None:
+        linux_inputs(parser)
         parser.add_argument("--artifacts", default=artifacts)
         _outputs(parser)
         _debug(parser)
@@ -137,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
                     "firmware; the probes (engine events and ELF symbols) split each into sections. Exact "
                     "histograms per section and size; JSON, CSV, HTML/PNG, the study's table and a Chrome trace "
                     "in --out. Batches start from one base snapshot, so --jobs and --shard never change results.")
-    camp.add_argument("--platform", default="platforms/lpc4337.repl")
+    linux_inputs(camp)
     camp.add_argument("--size", dest="sizes", action="append", default=[],
                       help="payload size in bytes, 1..496 (repeatable or comma-separated; default 496)")
     camp.add_argument("--samples", type=_positive, default=20_000, help="round trips per payload size")
@@ -156,11 +159,6 @@ def _parser() -> argparse.ArgumentParser:
     camp.add_argument("--probes", default=None, help="probe file (default: probes/lpc4337-rpmsg-tty.toml)")
     camp.add_argument("--device", default="/dev/ttyRPMSG0",
                       help="the Linux device the round trips go through (an RPMsg tty or endpoint device)")
-    camp.add_argument("--kernel")
-    camp.add_argument("--dtb")
-    camp.add_argument("--init")
-    camp.add_argument("--m0-firmware")
-    camp.add_argument("--quantum", type=_positive, default=100_000)
     camp.add_argument("--out", default="artifacts/campaign", help="directory for the reports")
     camp.add_argument("--no-progress", dest="progress", action="store_false")
     _outputs(camp)

@@ -202,7 +202,7 @@ class GdbStub:
             offset, length = (int(x, 16) for x in packet.split(b":")[-1].split(b","))
             chunk = TARGET_XML.encode()[offset:offset + length]
             return (b"l" if offset + length >= len(TARGET_XML) else b"m") + chunk
-        if packet in (b"qAttached",):
+        if packet == b"qAttached":
             return b"1"
         if packet == b"qC":
             return b"QC1"
@@ -215,7 +215,6 @@ class GdbStub:
         if command == b"?":
             return b"S05"
         if command == b"g":
-            core._select(core.precise)
             return b"".join(struct.pack("<I", self._register(r) & 0xFFFFFFFF).hex().encode() for r in REGISTERS)
         if command == b"p":
             number = int(body, 16)

@@ -31,11 +31,8 @@ def linux_booted(tmp_path_factory, platform):
 @pytest.fixture
 def linux(linux_booted):
     """The booted machine, restored to just after boot for this test."""
-    from bench.emu.snapshot import restore
-
     machine, snapshot = linux_booted
-    restore(machine.session.machine, snapshot)
-    machine.agent.console.reset()
+    machine.restore(snapshot)
     return machine
 
 

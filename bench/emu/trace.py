@@ -34,8 +34,8 @@ class Trace:
         """SHA-256 over the canonical text of every record so far."""
         return self._hash.hexdigest()
 
-    def write_jsonl(self, path: Path) -> None:
-        """One JSON object a line: cycle, core, kind and the record's fields."""
+    def write_jsonl(self, path: Path, start: int = 0) -> None:
+        """One JSON object a line: cycle, core, kind and the record's fields (records from `start` on)."""
         with path.open("w") as out:
-            for cycle, core, kind, fields in self.records:
+            for cycle, core, kind, fields in self.records[start:]:
                 out.write(json.dumps({"cycle": cycle, "core": core, "kind": kind, **fields}, sort_keys=True) + "\n")

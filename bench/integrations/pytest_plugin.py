@@ -91,11 +91,8 @@ class RPMsg:
 
     def echo(self, size: int = 496, count: int = 1, device: str = "/dev/ttyRPMSG0", seed: int = 1) -> dict[str, int]:
         """Send `count` messages of `size` bytes and check each echo; returns messages/mismatches/splits."""
-        out = self.linux.agent.run(f"rpmsg-lat {device} {size} {count} {seed}", timeout=1.0 + count * 0.01)
-        found = re.search(r"rpmsg-lat: messages (\d+) mismatches (\d+) splits (\d+)", out)
-        if found is None:
-            raise AssertionError(f"the agent did not report the echo: {out.strip()[-300:]!r}")
-        return dict(zip(("messages", "mismatches", "splits"), (int(g) for g in found.groups()), strict=True))
+        counts = self.linux.rpmsg_lat(device, size, count, seed)
+        return dict(zip(("messages", "mismatches", "splits"), counts, strict=True))
 
 
 def _test_dir(root: Path, nodeid: str) -> Path:
@@ -148,13 +145,10 @@ def _amp_booted(pytestconfig: pytest.Config, amp_platform: str, amp_artifacts: P
 @pytest.fixture
 def amp_linux(request: pytest.FixtureRequest, _amp_booted: tuple[Any, Any], amp_artifacts: Path) -> Iterator[Any]:
     """The booted machine, restored to just after boot, with this test's artifacts recorded."""
-    from bench.emu.snapshot import restore
-
     linux, snapshot = _amp_booted
     machine = linux.session.machine
-    restore(machine, snapshot)
+    linux.restore(snapshot)
     console = linux.agent.console
-    console.reset()
     timeout = request.node.get_closest_marker("amp_timeout")
     fail_on = request.node.get_closest_marker("amp_fail_on")
     saved_timeout, saved_failures = linux.agent.timeout, list(console.failures)
@@ -167,27 +161,20 @@ def amp_linux(request: pytest.FixtureRequest, _amp_booted: tuple[Any, Any], amp_
     directory.mkdir(parents=True, exist_ok=True)
     logs: dict[str, Any] = {}
     listeners = []
-    for name, device in linux.session.built.peripherals.items():
-        if hasattr(device, "listeners") and hasattr(device, "feed"):  # a UART
-            handle = (directory / f"{name}.log").open("wb")
-            logs[name] = handle
-
-            def listener(data: bytes, handle: Any = handle) -> None:
-                handle.write(data)
-            device.listeners.append(listener)
-            listeners.append((device, listener))
+    for name, uart in linux.session.built.uarts.items():
+        handle = logs[name] = (directory / f"{name}.log").open("wb")
+        uart.listeners.append(handle.write)
+        listeners.append((uart, handle.write))
     request.node.amp_console_log = logs.get(console.uart.name)
     first_record = len(machine.trace.records)
     try:
         yield linux
     finally:
-        for device, listener in listeners:
-            device.listeners.remove(listener)
+        for uart, listener in listeners:
+            uart.listeners.remove(listener)
         for handle in logs.values():
             handle.close()
-        with (directory / "trace.jsonl").open("w") as out:
-            for cycle, core, kind, fields in machine.trace.records[first_record:]:
-                out.write(json.dumps({"cycle": cycle, "core": core, "kind": kind, **fields}, sort_keys=True) + "\n")
+        machine.trace.write_jsonl(directory / "trace.jsonl", start=first_record)
         (directory / "result.json").write_text(json.dumps({"trace_digest": machine.trace.digest,
                                                            "cycles": {c.name: c.cycles for c in machine.cores}}))
         report = getattr(request.node, "amp_report_call", None)

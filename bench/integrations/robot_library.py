@@ -15,7 +15,6 @@ flaky. Console logs and the event trace are written under ``artifacts``.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -100,11 +99,8 @@ class AmpBench(DynamicCore):
     @keyword
     def reset_emulation(self) -> None:
         """Put the machine back to the instant right after boot (the M0 offline)."""
-        from bench.emu.snapshot import restore
-
         linux = self._require()
-        restore(linux.session.machine, self._snapshot)
-        linux.agent.console.reset()
+        linux.restore(self._snapshot)
         self._trace_start = len(linux.session.machine.trace.records)
 
     @keyword
@@ -166,11 +162,7 @@ class AmpBench(DynamicCore):
     @keyword
     def crash_remote_processor_and_wait_for_recovery(self) -> None:
         """Make the M0 firmware fault (payload ``M0CRASH!``) and wait until Linux has restarted it."""
-        linux = self._require()
-        seen = linux.agent.write("/dev/ttyRPMSG0", "M0CRASH!")
-        seen += linux.expect_line(r"crash detected in \S+", seen)
-        seen += linux.expect_line(r"remote processor \S+ is now up", seen, timeout=1.0)
-        linux.expect_line(r"creating channel rpmsg-raw addr 0x400", seen, timeout=1.0)
+        self._require().crash_m0_and_wait_for_recovery()
 
     # --------------------------------------------------------------- rpmsg
     @keyword("Send RPMsg And Expect Echo")
@@ -180,12 +172,10 @@ class AmpBench(DynamicCore):
 
         Returns the number of messages echoed; fails on any mismatch.
         """
-        from bench.integrations.pytest_plugin import RPMsg
-
-        result = RPMsg(self._require()).echo(size=int(size), count=int(count), device=device, seed=int(seed))
-        if result["mismatches"] or result["messages"] != int(count):
-            raise AssertionError(f"RPMsg echo: {result}")
-        return result["messages"]
+        messages, mismatches, _ = self._require().rpmsg_lat(device, int(size), int(count), int(seed))
+        if mismatches or messages != int(count):
+            raise AssertionError(f"RPMsg echo: {messages} messages, {mismatches} mismatches")
+        return messages
 
     # ------------------------------------------------------------- latency
     @keyword("Measure RPMsg Latency")
@@ -248,10 +238,8 @@ class AmpBench(DynamicCore):
 
     # ------------------------------------------------------------ internals
     def _record_uarts(self) -> None:
-        for name, device in self._linux.session.built.peripherals.items():
-            if hasattr(device, "listeners") and hasattr(device, "feed"):  # a UART
-                buffer = self._test_output.setdefault(name, bytearray())
-                device.listeners.append(buffer.extend)
+        for name, uart in self._linux.session.built.uarts.items():
+            uart.listeners.append(self._test_output.setdefault(name, bytearray()).extend)
 
     def _require(self) -> Any:
         if self._linux is None:
@@ -281,10 +269,7 @@ class AmpBench(DynamicCore):
         directory.mkdir(parents=True, exist_ok=True)
         for name, buffer in self._test_output.items():
             (directory / f"{name}.log").write_bytes(bytes(buffer))
-        records = self._linux.session.machine.trace.records[self._trace_start:]
-        with (directory / "trace.jsonl").open("w") as out:
-            for cycle, core, kind, fields in records:
-                out.write(json.dumps({"cycle": cycle, "core": core, "kind": kind, **fields}, sort_keys=True) + "\n")
+        self._linux.session.machine.trace.write_jsonl(directory / "trace.jsonl", start=self._trace_start)
 
     def close(self) -> None:
         """Listener hook: the run is over; the session writes its console logs and trace."""

@@ -16,8 +16,8 @@ from typing import Any
 from bench.measure.probes import ProbeSpec
 
 
-def _sample_events(spec: ProbeSpec, chain: list[int], pid: int, scale: float, sample: int) -> list[dict[str, Any]]:
-    index = {name: i for i, name in enumerate(spec.chain)}
+def _sample_events(spec: ProbeSpec, index: dict[str, int], chain: list[int], pid: int, scale: float,
+                   sample: int) -> list[dict[str, Any]]:
     events = []
     for tid, section in enumerate(spec.sections, start=1):
         start, end = chain[index[section.start]], chain[index[section.end]]
@@ -47,18 +47,19 @@ def write_chrome_trace(document: dict[str, Any], spec: ProbeSpec, path: Path) ->
     clock = (document.get("model") or {}).get("clock_hz") or 1
     scale = 1e6 / clock
     events: list[dict[str, Any]] = []
+    index = {name: i for i, name in enumerate(spec.chain)}
     first = document.get("first")
     if first and first["chains"]:
         events += _process(1, f"batch {first['batch']}: first {len(first['chains'])} round trips", spec)
         for sample, chain in enumerate(first["chains"]):
-            events += _sample_events(spec, chain, 1, scale, sample)
+            events += _sample_events(spec, index, chain, 1, scale, sample)
     for pid, section in enumerate(spec.sections, start=2):
         worst = document["worst"].get(section.name)
         if worst is None:
             continue
         events += _process(pid, f"worst {section.label}: {worst['value']} cycles (batch {worst['batch']}, "
                                 f"sample {worst['sample']})", spec)
-        events += _sample_events(spec, worst["chain"], pid, scale, worst["sample"])
+        events += _sample_events(spec, index, worst["chain"], pid, scale, worst["sample"])
     path.write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ns",
                                 "otherData": {"source": "amp-bench campaign", "clock_hz": clock,
                                               "probes": str(spec.path)}}) + "\n")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from unicorn import UcError
 from unicorn import arm_const as A
 
 from bench.emu.cortexm import CortexM
@@ -244,7 +245,7 @@ class ProbeRecorder:
         thread = core.reg(A.UC_ARM_REG_MSP) & ~(THREAD_SIZE - 1)
         try:
             pc, xpsr = struct.unpack("<2I", core.uc.mem_read(frame + 24, 8))
-        except Exception:
+        except UcError:  # a frame outside RAM: the engine reports that fault itself
             return
         if number in entries:
             self.hits.append((cycle, core.index, entries[number], thread))

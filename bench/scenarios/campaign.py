@@ -25,10 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pexpect
-
-from bench.console import ConsoleFailure
-from bench.emu.snapshot import restore, take
+from bench.emu.snapshot import take
 from bench.errors import BenchError, GuestError, read_json
 from bench.measure.histogram import LatencyHistogram
 from bench.measure.probes import ProbeRecorder, ProbeSpec, load_spec
@@ -40,7 +37,6 @@ from bench.session import REPO_ROOT, firmware
 
 DEFAULT_PROBES = REPO_ROOT / "probes" / "lpc4337-rpmsg-tty.toml"
 DEFAULT_DEVICE = "/dev/ttyRPMSG0"
-LAT_LINE = re.compile(r"rpmsg-lat: messages (\d+) mismatches (\d+) splits (\d+)")
 FIRST_SAMPLES_KEPT = 200  # chains of the campaign's first batch kept for the trace export
 LOAD_SETTLE_S = 0.02  # emulated time for background tasks to start before the base snapshot
 
@@ -169,10 +165,8 @@ class BatchRunner:
 
     def run(self, batch: Batch) -> dict[str, Any]:
         wall = time.perf_counter()
-        machine, console = self.machine, self.linux.agent.console
-        restore(machine, self.base)
-        self.recorder.clear()
-        console.reset()
+        machine = self.machine
+        self.linux.restore(self.base)
         start_cycle = machine.now()
         instructions = sum(core.instructions for core in machine.cores)
         feeder = None
@@ -226,16 +220,7 @@ def round_trips_measured(linux: Any, recorder: ProbeRecorder, device: str, size:
     M0 runs the echo firmware; returns the probe chains and the agent's messages, mismatches, splits."""
     recorder.clear()
     total = count + warmup
-    try:
-        out = linux.agent.run(f"rpmsg-lat {device} {size} {total} {seed}", timeout=1.0 + total * 0.002)
-    except pexpect.TIMEOUT as exc:
-        raise GuestError(f"timeout: {exc}") from None
-    except (pexpect.EOF, ConsoleFailure) as exc:
-        raise GuestError(str(exc)) from None
-    found = LAT_LINE.search(out)
-    if found is None:
-        raise GuestError(f"the agent did not report the round trips: {out.strip()[-300:]!r}")
-    messages, mismatches, splits = (int(g) for g in found.groups())
+    messages, mismatches, splits = linux.rpmsg_lat(device, size, total, seed)
     chains = recorder.samples()
     if len(chains) != total:
         raise GuestError(f"the probe chain matched {len(chains)} samples for {total} round trips; check the "
@@ -313,8 +298,9 @@ def _run_in_processes(options: CampaignOptions, batches: list[Batch], jobs: int,
             process.join(timeout=5)
 
 
-def _run_here(options: CampaignOptions, batches: list[Batch], on_result: Callable[[str, Any], None]) -> None:
-    runner = BatchRunner(options, load_spec(options.probes), _inputs(options), Path(options.out) / "worker-0")
+def _run_here(options: CampaignOptions, spec: ProbeSpec, inputs: dict[str, Path], batches: list[Batch],
+              on_result: Callable[[str, Any], None]) -> None:
+    runner = BatchRunner(options, spec, inputs, Path(options.out) / "worker-0")
     try:
         on_result("model", runner.model())
         for batch in batches:
@@ -371,7 +357,7 @@ def run_campaign(options: CampaignOptions) -> dict[str, Any]:
                 advance(payload["count"])
         try:
             if jobs == 1:
-                _run_here(options, batches, on_result)
+                _run_here(options, spec, inputs, batches, on_result)
             else:
                 _run_in_processes(options, batches, jobs, on_result)
         except (BenchError, KeyboardInterrupt) as exc:

@@ -30,6 +30,7 @@ M4, CONSOLE = "cpu_m4", "usart2"
 RPROC = "/sys/class/remoteproc/remoteproc0"
 M0_FIRMWARE_NAME = "lpc4337-m0.elf"  # the device tree's firmware-name
 SWAP_FIRMWARE_NAME = "lpc4337-m0-swap.elf"  # a second name, to exercise a firmware swap through sysfs
+LAT_LINE = re.compile(r"rpmsg-lat: messages (\d+) mismatches (\d+) splits (\d+)")
 
 
 @dataclass
@@ -72,6 +73,36 @@ class Linux:
 
     def state(self) -> str:
         return self.agent.read(f"{RPROC}/state").split("\n")[-1].strip()
+
+    def crash_m0_and_wait_for_recovery(self) -> str:
+        """Make the M0 firmware fault (payload "M0CRASH!") and wait until Linux has restarted it."""
+        seen = self.agent.write("/dev/ttyRPMSG0", "M0CRASH!")  # one message, as the tty writes it
+        seen += self.expect_line(r"crash detected in \S+", seen)
+        seen += self.expect_line(r"remote processor \S+ is now up", seen, timeout=1.0)
+        seen += self.expect_line(r"creating channel rpmsg-raw addr 0x400", seen, timeout=1.0)
+        return seen
+
+    def rpmsg_lat(self, device: str, size: int, count: int, seed: int) -> tuple[int, int, int]:
+        """The agent's `rpmsg-lat`: `count` round trips checked word for word; returns
+        (messages, mismatches, splits). Guest trouble is a GuestError."""
+        try:
+            out = self.agent.run(f"rpmsg-lat {device} {size} {count} {seed}", timeout=1.0 + count * 0.002)
+        except pexpect.TIMEOUT as exc:
+            raise GuestError(f"timeout: {exc}") from None
+        except (pexpect.EOF, ConsoleFailure) as exc:
+            raise GuestError(str(exc)) from None
+        found = LAT_LINE.search(out)
+        if found is None:
+            raise GuestError(f"the agent did not report the round trips: {out.strip()[-300:]!r}")
+        messages, mismatches, splits = (int(g) for g in found.groups())
+        return messages, mismatches, splits
+
+    def restore(self, snapshot: Any) -> None:
+        """Back to a snapshot of this machine, the console forgetting what it saw since."""
+        from bench.emu.snapshot import restore
+
+        restore(self.session.machine, snapshot)
+        self.agent.console.reset()
 
 
 @contextmanager
@@ -148,10 +179,7 @@ def lifecycle(linux: Linux, result: dict[str, Any], cycles: int, recovery: bool 
     failures += 0 if swapped else 1
     if recovery:
         linux.start_m0()
-        seen = linux.agent.write("/dev/ttyRPMSG0", "M0CRASH!")  # one message, as the tty writes it
-        seen += linux.expect_line(r"crash detected in \S+", seen)
-        seen += linux.expect_line(r"remote processor \S+ is now up", seen, timeout=1.0)
-        seen += linux.expect_line(r"creating channel rpmsg-raw addr 0x400", seen, timeout=1.0)
+        linux.crash_m0_and_wait_for_recovery()
         result["recovered"] = linux.state() == "running"
     result["passed"] = failures == 0 and result.get("recovered", True)
 
