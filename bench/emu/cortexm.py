@@ -113,6 +113,7 @@ class CortexM:
         self._mmio_aborted = False
         self._replaying = False
         self._emulating = False
+        self.in_lockstep = False  # set by the machine while bench_lockstep runs this core
         self._yield = False
         native.library().bench_pages_clear(ctypes.byref(self.state.executed))
         native.library().bench_pages_clear(ctypes.byref(self.state.written))
@@ -204,7 +205,7 @@ class CortexM:
         machine = self.machine
 
         def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
-            if self._replaying or not self._emulating or self.precise or (exact and not exact(offset, False)):
+            if self._access_is_live() or (exact and not exact(offset, False)):
                 previous, machine.running = machine.running, self  # the lockstep loop may not have said
                 try:
                     return read(offset, size)
@@ -215,7 +216,7 @@ class CortexM:
             return 0
 
         def on_write(uc: Uc, offset: int, size: int, value: int, user_data: object) -> None:
-            if self._replaying or not self._emulating or self.precise:
+            if self._access_is_live():
                 previous, machine.running = machine.running, self
                 try:
                     write(offset, size, value)
@@ -227,6 +228,18 @@ class CortexM:
 
         for uc in self._instances:
             uc.mmio_map(base, size, on_read, None, on_write, None)
+
+    def _access_is_live(self) -> bool:
+        """Whether a device access takes effect now, or is aborted and replayed at its exact cycle.
+
+        Aborted: on the fast instance (counting per block), and in lockstep windows, where a
+        core may be running ahead of the other (the machine replays it in order).
+        """
+        if self._replaying:
+            return True
+        if self.in_lockstep:
+            return False
+        return not self._emulating or self.precise
 
     def read32(self, address: int) -> int:
         return struct.unpack("<I", self.uc.mem_read(address, 4))[0]

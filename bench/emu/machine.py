@@ -11,20 +11,24 @@ scheduler keeps them consistent so that every cross-core effect is exact:
 - A timed event at cycle T fires once every runnable core has reached T.
 - The runnable core furthest behind runs next. With one runnable core (the
   others asleep in WFI/WFE or in reset) it runs up to `quantum` cycles or the
-  next event. With several, it runs at most one instruction past the next
-  core's time (lockstep), so no core ever crosses an instruction boundary
-  after which an effect from another core is due. Results therefore do not
-  depend on the quantum: it only bounds how long a lone core runs between
-  scheduler decisions.
+  next event. With several, the result is the reference order's: instruction by
+  instruction, the instructions of one cycle core by core in index order. Lockstep
+  windows (bench_lockstep in corehook.c) give that result without stepping: one core
+  runs ahead alone while logging what it stores, the other follows with every access
+  checked against the pages the first used, and a window is undone where the two
+  interacted. Results therefore do not depend on the quantum: it only bounds how
+  long a lone core runs between scheduler decisions.
 
 The cost of this exactness is paid only while two or more cores are awake at
-once; the trace and all figures are identical for every quantum.
+once; the trace and all figures are identical for every quantum, and identical
+with windows and with reference stepping (AMP_BENCH_LOCKSTEP=reference).
 """
 
 from __future__ import annotations
 
 import ctypes
 import heapq
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,9 +37,10 @@ from bench.emu.cortexm import CortexM
 from bench.emu.memory import Memory
 from bench.emu.peripheral import Peripheral
 from bench.emu.trace import Trace
-from bench.errors import GuestError
+from bench.errors import BenchError, GuestError
 
 NEVER = 1 << 62
+LOCKSTEP_WINDOW = 8192  # cycles a lockstep window's leader may run ahead of the other core
 
 
 @dataclass(order=True)
@@ -72,6 +77,9 @@ class Machine:
         self._lockstep_structs: dict[tuple[int, ...], native.Lockstep] = {}
         self._stop_requested = False
         self.error: GuestError | None = None
+        # Windows (the default) give the reference order's exact result faster; "reference"
+        # steps instruction by instruction, to check them against.
+        self.lockstep_windows = os.environ.get("AMP_BENCH_LOCKSTEP", "windows") != "reference"
 
     # ---------------------------------------------------------------- time
     def now(self) -> int:
@@ -212,47 +220,67 @@ class Machine:
                 core.drain_probes()
 
     def _run_lockstep(self, runnable: list[CortexM], horizon: int) -> None:
-        """Run awake cores in instruction lockstep (native loop) until one needs the engine."""
+        """Run awake cores in the reference order (native loop, in windows) until one needs the engine."""
         key = tuple(core.index for core in runnable)
         ls = self._lockstep_structs.get(key)
         if ls is None:  # built once per set of awake cores: the handles and states do not move
             ls = self._lockstep_structs[key] = native.Lockstep()
             ls.n = len(runnable)
+            ls.window = LOCKSTEP_WINDOW
             for k, core in enumerate(runnable):
                 ls.uc[k] = ctypes.cast(core._precise._uch, ctypes.c_void_p).value
                 ls.st[k] = ctypes.pointer(core.state)
         ls.horizon = horizon
+        ls.windows = int(self.lockstep_windows)
         ls.err = 0
         for k, core in enumerate(runnable):
             core.select_precise()
             core.prepare_native_run()
+            core.in_lockstep = True
             ls.pc[k] = core.pc
         self._lockstep = ls
         try:
             stopped = native.library().bench_lockstep(ctypes.byref(ls))
         finally:
             self._lockstep = None
+            for core in runnable:
+                core.in_lockstep = False
+        needing = runnable[stopped % native.NEEDS_ENGINE_BEFORE_RUN] if stopped >= 0 else None
         for k, core in enumerate(runnable):
             core.pc = ls.pc[k]
             core.drain_probes()
+            if core is not needing:
+                core.prepare_native_run()  # what a window undid reported nothing that happened
             # A Python error inside a device callback stopped emulation; the binding would
             # re-raise it from its own emu_start, which the native loop bypasses.
             failure, core.uc._hook_exception = core.uc._hook_exception, None
             if failure is not None:
                 raise failure
-        if stopped < 0:
+        if needing is None:
             return
-        core = runnable[stopped % native.NEEDS_ENGINE_BEFORE_RUN]
-        others = min(c.cycles for c in runnable if c is not core)
+        core = needing
+        if ls.err == native.DIVERGED:
+            raise BenchError(f"internal error: a lockstep window of {core.name} did not retrace its first run "
+                             f"at cycle {core.cycles}; rerun with AMP_BENCH_LOCKSTEP=reference and report this")
+        # The core may run up to the next core's turn in the reference order.
+        turn = min(c.cycles + (1 if core.index < c.index else 0) for c in runnable if c is not core)
         self.running = core
         try:
             if stopped >= native.NEEDS_ENGINE_BEFORE_RUN:
-                core.run(min(horizon, others + 1), precise=True)
+                core.run(min(horizon, turn), precise=True)
             else:
                 core.finish_native_run(core.pc, ls.err)
         finally:
             self.running = None
             core.drain_probes()
+
+    def lockstep_stats(self) -> dict[str, int]:
+        """Counters of the lockstep loop, over all sets of awake cores (for benchmarks)."""
+        totals = dict.fromkeys(native.LOCKSTEP_STATS, 0)
+        for ls in self._lockstep_structs.values():
+            for name, value in zip(native.LOCKSTEP_STATS, ls.stats, strict=True):
+                totals[name] += value
+        return totals
 
     def run_for(self, cycles: int, stop: Callable[[], bool] | None = None) -> str:
         return self.run(self.now() + cycles, stop)

@@ -89,11 +89,14 @@ class CoreState(ctypes.Structure):
         ("break_mode", ctypes.c_uint32),
         ("break_skip", ctypes.c_uint64),
         ("it_dirty", ctypes.c_uint32),
+        ("spec", ctypes.c_void_p),
     ]
 
 
 MAX_CORES = 8
 NEEDS_ENGINE_BEFORE_RUN = 100  # bench_lockstep's return value + core index when nothing ran
+DIVERGED = -1  # bench_lockstep's err: a window's re-run did not retrace the first run (a bug)
+LOCKSTEP_STATS = ("windows", "reruns", "conflicts", "reference_steps", "cycles_undone")
 
 
 class Lockstep(ctypes.Structure):
@@ -106,6 +109,12 @@ class Lockstep(ctypes.Structure):
         ("n", ctypes.c_uint32),
         ("err", ctypes.c_int32),
         ("horizon", ctypes.c_uint64),
+        ("windows", ctypes.c_uint32),
+        ("lead", ctypes.c_uint32),
+        ("window", ctypes.c_uint64),
+        ("stats", ctypes.c_uint64 * len(LOCKSTEP_STATS)),
+        ("stretches", ctypes.c_void_p * 2),  # the predictors, owned by the C side
+        ("pairs", ctypes.c_void_p),
     ]
 
 

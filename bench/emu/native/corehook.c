@@ -47,6 +47,7 @@ enum stop_reason {
     STOP_REQUEST = 4,
     STOP_NOCODE = 5,
     STOP_BREAK = 6,   /* a debugger breakpoint: stopped before the instruction at stop_pc */
+    STOP_CONFLICT = 7, /* lockstep window: touched a page the other core used (see bench_lockstep) */
 };
 
 enum insn_kind { K_PLAIN = 0, K_SEV = 1, K_WFE = 2, K_WFI = 3, K_YIELD = 4, K_UNMASK = 5 };
@@ -102,6 +103,7 @@ typedef struct {
     uint32_t break_mode;   /* the probes are debugger breakpoints: stop before, record nothing */
     uint64_t break_skip;   /* resuming from a breakpoint here: let it run once */
     uint32_t it_dirty;  /* Unicorn stored an IT state in the CPU during the current IT block */
+    struct bench_spec *spec;  /* lockstep windows (see bench_lockstep); allocated on first use */
 } bench_core_state_t;
 
 /* Index of the probe at `addr`, or -1. */
@@ -153,6 +155,64 @@ void bench_pages_clear(bench_page_set_t *set)
     for (uint32_t i = 0; i < BENCH_PAGE_SLOTS; i++)
         set->slots[i] = 0;
     set->n = set->overflow = 0;
+    set->last = 0xFFFFFFFFu;
+}
+
+
+/*
+ * Lockstep windows (see bench_lockstep): what a core did during the current window,
+ * so that it can be undone. A leader runs ahead and logs the old contents of every
+ * byte it stores; both cores note the 1 KiB pages they read, write and execute.
+ */
+#define BENCH_UNDO_MAX 32768
+#define BENCH_UNDO_HEADROOM 256  /* one instruction stores at most 64 words (VPUSH of 32 D registers) */
+enum spec_mode { SPEC_OFF = 0, SPEC_LEAD = 1, SPEC_FOLLOW = 2 };
+
+typedef struct {
+    uint8_t *host;
+    uint32_t size;
+    uint8_t old[8];
+} bench_undo_t;
+
+struct bench_spec {
+    uint32_t mode;       /* enum spec_mode */
+    uint32_t nundo;
+    bench_page_set_t reads, writes;  /* pages read (or executed) and written in this window */
+    const struct bench_spec *peer;   /* follower: the leader's record, checked at every access */
+    uc_context *ctx;                 /* registers at the window's start */
+    /* the hook state at the window's start */
+    uint64_t count, prev_end, it_start, it_end, last_hit_count, break_skip;
+    uint32_t it_dirty, nhits, last_hit_probe, stop_next, take_now;
+    bench_undo_t undo[BENCH_UNDO_MAX];
+};
+
+static inline int has_page(const bench_page_set_t *set, uint32_t page)
+{
+    if (set->overflow)
+        return 1;
+    uint32_t h = (page * 2654435761u) & (BENCH_PAGE_SLOTS - 1);
+    while (set->slots[h]) {
+        if (set->slots[h] == page + 1)
+            return 1;
+        h = (h + 1) & (BENCH_PAGE_SLOTS - 1);
+    }
+    return 0;
+}
+
+/* Empty a set by removing what it holds (cheaper than clearing every slot each window). */
+static void pages_forget(bench_page_set_t *set)
+{
+    if (set->overflow) {
+        bench_pages_clear(set);
+        return;
+    }
+    for (uint32_t i = 0; i < set->n; i++) {
+        uint32_t h = (set->pages[i] * 2654435761u) & (BENCH_PAGE_SLOTS - 1);
+        while (set->slots[h] != set->pages[i] + 1)
+            h = (h + 1) & (BENCH_PAGE_SLOTS - 1);
+        set->slots[h] = 0;
+    }
+    set->n = 0;
     set->last = 0xFFFFFFFFu;
 }
 
@@ -273,6 +333,39 @@ static inline int probe_or_break(uc_engine *uc, bench_core_state_t *st, uint64_t
     return 1;
 }
 
+
+/* A window's access to [addr, addr + size): note its pages; a follower stops at a conflict. */
+static inline void spec_access(uc_engine *uc, bench_core_state_t *st, struct bench_spec *sp, uint64_t addr,
+                               uint64_t size, int write)
+{
+    uint32_t first = (uint32_t)(addr >> BENCH_PAGE_BITS), last = (uint32_t)((addr + size - 1) >> BENCH_PAGE_BITS);
+    for (uint32_t page = first; page <= last; page++) {
+        note_page(write ? &sp->writes : &sp->reads, page);
+        if (sp->mode == SPEC_FOLLOW && st->reason != STOP_CONFLICT
+            && (has_page(&sp->peer->writes, page) || (write && has_page(&sp->peer->reads, page)))) {
+            st->reason = STOP_CONFLICT;
+            st->emu_stop(uc);
+        }
+    }
+    if ((sp->reads.overflow || sp->writes.overflow) && sp->mode == SPEC_LEAD)
+        st->stop_next = 1;  /* too much to check against: end the window */
+}
+
+/* A window's store: keep the old bytes so the window can be undone. */
+static inline void spec_store(bench_core_state_t *st, struct bench_spec *sp, uint64_t addr, int size)
+{
+    uint8_t *host = (uint8_t *)peek(st, addr, (uint64_t)size);
+    if (!host || size > 8)
+        return;  /* not RAM: a device access, which stops the window before it takes effect */
+    bench_undo_t *u = &sp->undo[sp->nundo++];
+    u->host = host;
+    u->size = (uint32_t)size;
+    for (int i = 0; i < size; i++)
+        u->old[i] = host[i];
+    if (sp->nundo >= BENCH_UNDO_MAX - BENCH_UNDO_HEADROOM)
+        st->stop_next = 1;  /* end the window before the log fills up */
+}
+
 void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
@@ -384,6 +477,13 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         }
     }
     note_page(&st->executed, (uint32_t)(addr >> BENCH_PAGE_BITS));
+    if (st->spec && st->spec->mode) {
+        spec_access(uc, st, st->spec, addr, size, 0);  /* code counts as read: a write there is a conflict */
+        if (st->reason == STOP_CONFLICT) {
+            st->stop_pc = addr;  /* stopped before this instruction ran */
+            return;
+        }
+    }
     if (st->nprobes && probe_or_break(uc, st, addr))
         return;
     st->block_base = st->count;
@@ -393,15 +493,12 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     st->count++;
 }
 
-/* Precise instance: remember which pages it writes (the fast instance may hold code there),
- * and keep Unicorn's IT-state bookkeeping clean (see clear_it_state). */
-void bench_hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user)
+/*
+ * Precise instance, after a data access: Unicorn syncs the IT state into the CPU for
+ * an access inside an IT block when a memory hook is installed (see clear_it_state).
+ */
+static inline void it_after_access(uc_engine *uc, bench_core_state_t *st)
 {
-    bench_core_state_t *st = (bench_core_state_t *)user;
-    (void)type; (void)value;
-    note_page(&st->written, (uint32_t)(addr >> BENCH_PAGE_BITS));
-    if (((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS) != (addr >> BENCH_PAGE_BITS))
-        note_page(&st->written, (uint32_t)((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS));
     if (st->it_start < st->it_end && st->prev_end >= st->it_start && st->prev_end <= st->it_end) {
         /* In or at the end of an IT block. Unicorn may not have called the code hook for this
          * instruction (a block that starts inside an IT block): ask it where it is. */
@@ -416,6 +513,31 @@ void bench_hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, 
                 st->it_dirty = 1;
         }
     }
+}
+
+/* Precise instance: remember which pages it writes (the fast instance may hold code there). */
+void bench_hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user)
+{
+    bench_core_state_t *st = (bench_core_state_t *)user;
+    (void)type; (void)value;
+    if (st->spec && st->spec->mode) {
+        spec_store(st, st->spec, addr, size);
+        spec_access(uc, st, st->spec, addr, (uint64_t)size, 1);
+    }
+    note_page(&st->written, (uint32_t)(addr >> BENCH_PAGE_BITS));
+    if (((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS) != (addr >> BENCH_PAGE_BITS))
+        note_page(&st->written, (uint32_t)((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS));
+    it_after_access(uc, st);
+}
+
+/* Precise instance: the pages a core reads during a lockstep window. */
+void bench_hook_read(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user)
+{
+    bench_core_state_t *st = (bench_core_state_t *)user;
+    (void)type; (void)value;
+    if (st->spec && st->spec->mode)
+        spec_access(uc, st, st->spec, addr, (uint64_t)size, 0);
+    it_after_access(uc, st);
 }
 
 static uint64_t page_hash(bench_core_state_t *st, uint32_t page)
@@ -476,53 +598,323 @@ uint32_t bench_insn_size(bench_core_state_t *st, uint64_t addr)
 }
 
 /*
- * Lockstep of several awake cores, in C because it switches cores every one or
- * two instructions (Python's loop cost ~8 us a step, emu_start alone ~2 us).
- * The core furthest behind runs, at most one instruction past the next core's
- * time, on its precise instance. Returns the index of a core that needs the
- * engine (a hint, an exception, a request, an error in `err`), or -1 when the
- * furthest-behind core reached `horizon` (an event is due, or the run's end).
+ * Several awake cores, on their precise instances (in C: switching cores every few
+ * instructions costs ~8 us a switch in Python).
+ *
+ * The reference order is instruction by instruction: the instructions of cycle t, core
+ * by core in index order, before any of cycle t + 1. An instruction's effect on another
+ * core (an event, an interrupt) takes effect after it; a core stops before anything the
+ * engine must handle (a hint, an exception, a device access, an error): it "needs the
+ * engine" there, at an exact place in that order.
+ *
+ * Windows give the same result without stepping when the cores do not interact. Cores
+ * interact only through memory both use and through what the engine handles. The
+ * leader runs alone up to the next place it needs the engine (or `window` cycles),
+ * logging the old contents of what it stores; the follower then runs up to the same
+ * place in the order, each access checked against the pages the leader used. If no page
+ * was used by both (other than read by both), one core after the other gave exactly the
+ * reference result. Otherwise:
+ *  - the follower read a page the leader wrote, or wrote one it used: both are undone and
+ *    that stretch runs in the reference order, instruction by instruction;
+ *  - the follower needs the engine before the leader's stop: the leader is undone and run
+ *    again up to that place (the same instructions on the same memory); the follower
+ *    leads the next window.
+ * Returns the index of the core that needs the engine (`err`: its emulation error, -1 if
+ * a window diverged, which is a bug), NEEDS_ENGINE_BEFORE_RUN + index if it needs it
+ * before running, or -1 once the cores reached `horizon`.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #define BENCH_MAX_CORES 8
 #define BENCH_NEEDS_ENGINE_BEFORE_RUN 100  /* returned + core index: nothing ran */
+#define BENCH_DIVERGED (-1)
+enum { W_WINDOWS, W_RERUNS, W_CONFLICTS, W_STEPS, W_UNDONE, W_NSTATS };
+#define BENCH_STRETCH_SLOTS 1024  /* per core: cycles from an address to the next engine need */
+
+/* What a core did from an address the last time: the cycles until it needed the engine
+ * (`need`), or at least `len` cycles if it never stopped there. The core likely to stop
+ * first leads a window, so that the other follows without waste. */
+typedef struct {
+    uint64_t pc[BENCH_STRETCH_SLOTS];
+    uint64_t len[BENCH_STRETCH_SLOTS];
+} bench_stretches_t;
+
+/* Which core needed the engine first the last time the two cores started a window at
+ * these two addresses (a core's own history cannot tell its short and long stretches
+ * from the same address apart: the M0's main loop after an interrupt, for one). */
+#define BENCH_PAIR_SLOTS 1024
+typedef struct {
+    uint64_t pc0[BENCH_PAIR_SLOTS], pc1[BENCH_PAIR_SLOTS];
+    uint8_t first[BENCH_PAIR_SLOTS];  /* 1 + index of the core that stopped first; 0: unknown */
+} bench_pairs_t;
 typedef struct {
     uc_engine *uc[BENCH_MAX_CORES];
     bench_core_state_t *st[BENCH_MAX_CORES];
     uint64_t pc[BENCH_MAX_CORES];
     uint32_t n;
     int32_t err;
-    uint64_t horizon;  /* the engine lowers it when a device schedules an event */
+    uint64_t horizon;     /* the engine lowers it when a device schedules an event */
+    uint32_t windows;     /* 0: the reference order only (to check the windows against) */
+    uint32_t lead;        /* the core that leads the next window */
+    uint64_t window;      /* a leader runs at most this many cycles ahead */
+    uint64_t stats[W_NSTATS];  /* windows, leader re-runs, conflicts, reference steps, cycles undone */
+    bench_stretches_t *stretches[2];  /* allocated on first use */
+    bench_pairs_t *pairs;
 } bench_lockstep_t;
 
-int bench_lockstep(bench_lockstep_t *ls)
+static inline uint32_t pair_slot(uint64_t pc0, uint64_t pc1)
+{
+    return (uint32_t)(((pc0 >> 1) * 2654435761u) ^ ((pc1 >> 1) * 40503u)) & (BENCH_PAIR_SLOTS - 1);
+}
+
+static inline uint32_t stretch_slot(uint64_t pc)
+{
+    return (uint32_t)((pc >> 1) * 2654435761u) & (BENCH_STRETCH_SLOTS - 1);
+}
+
+/* Cycles core k is expected to run from `pc` before it needs the engine (`fallback` if unknown). */
+static inline uint64_t stretch_expected(bench_lockstep_t *ls, uint32_t k, uint64_t pc, uint64_t fallback)
+{
+    bench_stretches_t *t = ls->stretches[k];
+    uint32_t i = stretch_slot(pc);
+    return t && t->pc[i] == pc ? t->len[i] : fallback;
+}
+
+/* Core k ran `len` cycles from `pc` and then needed the engine (`stopped`) or was stopped from outside. */
+static inline void stretch_seen(bench_lockstep_t *ls, uint32_t k, uint64_t pc, uint64_t len, int stopped)
+{
+    if (!ls->stretches[k] && !(ls->stretches[k] = calloc(1, sizeof(bench_stretches_t))))
+        return;
+    bench_stretches_t *t = ls->stretches[k];
+    uint32_t i = stretch_slot(pc);
+    if (stopped || t->pc[i] != pc || t->len[i] < len) {
+        t->pc[i] = pc;
+        t->len[i] = len;
+    }
+}
+
+static inline int needs_engine(const bench_core_state_t *st)
+{
+    return st->take_now || st->stop_next;
+}
+
+/* Run core k on its precise instance up to `limit`: 1 if it got there, 0 if it needs the engine before. */
+static int run_core(bench_lockstep_t *ls, uint32_t k, uint64_t limit, uc_err *err)
+{
+    bench_core_state_t *st = ls->st[k];
+    *err = UC_ERR_OK;
+    if (st->count >= limit)
+        return 1;
+    st->limit = limit;
+    st->soft_limit = limit;
+    st->reason = STOP_NONE;
+    st->prev_end = ls->pc[k];
+    *err = uc_emu_start(ls->uc[k], ls->pc[k] | 1, 0xFFFFFFFFu, 0, 0);
+    if (*err == UC_ERR_OK && st->reason == STOP_LIMIT) {
+        ls->pc[k] = st->stop_pc;
+        return 1;
+    }
+    return 0;
+}
+
+/* The cycle of the instruction a core needs the engine for. */
+static inline uint64_t engine_place(const bench_core_state_t *st, uc_err err)
+{
+    /* Stopped by Unicorn (an exception, an aborted device access, an error): inside the
+     * instruction the hook saw last. Stopped by the hook: before the instruction at count. */
+    return (err != UC_ERR_OK || st->reason == STOP_NONE) ? st->block_base : st->count;
+}
+
+/* The reference order, until a core needs the engine (its index), the horizon (-1) or `until` (-2). */
+static int lockstep_reference(bench_lockstep_t *ls, uint64_t until)
 {
     for (;;) {
         uint32_t i = 0;
         for (uint32_t k = 1; k < ls->n; k++)
             if (ls->st[k]->count < ls->st[i]->count)
                 i = k;
-        uint64_t other = UINT64_MAX;
-        for (uint32_t k = 0; k < ls->n; k++)
-            if (k != i && ls->st[k]->count < other)
-                other = ls->st[k]->count;
         bench_core_state_t *st = ls->st[i];
         if (st->count >= ls->horizon)
             return -1;
-        if (st->take_now || st->stop_next)
+        if (st->count >= until)
+            return -2;
+        if (needs_engine(st))
             return BENCH_NEEDS_ENGINE_BEFORE_RUN + (int)i;
-        uint64_t limit = other + 1 < ls->horizon ? other + 1 : ls->horizon;
-        st->limit = limit;
-        st->soft_limit = limit;
-        st->reason = STOP_NONE;
-        st->prev_end = ls->pc[i];
-        uc_err err = uc_emu_start(ls->uc[i], ls->pc[i] | 1, 0xFFFFFFFFu, 0, 0);
-        if (err != UC_ERR_OK) {
+        uint64_t limit = ls->horizon;  /* up to the next core's turn */
+        for (uint32_t k = 0; k < ls->n; k++) {
+            uint64_t turn = ls->st[k]->count + (i < k ? 1 : 0);
+            if (k != i && turn < limit)
+                limit = turn;
+        }
+        uc_err err;
+        ls->stats[W_STEPS]++;
+        if (!run_core(ls, i, limit, &err)) {
             ls->err = err;
             return (int)i;
         }
-        if (st->reason != STOP_LIMIT)
-            return (int)i;
-        ls->pc[i] = st->stop_pc;
+    }
+}
+
+static struct bench_spec *spec_of(uc_engine *uc, bench_core_state_t *st)
+{
+    if (!st->spec) {
+        struct bench_spec *sp = calloc(1, sizeof *sp);
+        if (!sp)
+            return 0;
+        if (uc_context_alloc(uc, &sp->ctx) != UC_ERR_OK) {
+            free(sp);
+            return 0;
+        }
+        bench_pages_clear(&sp->reads);
+        bench_pages_clear(&sp->writes);
+        st->spec = sp;
+    }
+    return st->spec;
+}
+
+static void spec_begin(uc_engine *uc, bench_core_state_t *st, uint32_t mode, const struct bench_spec *peer)
+{
+    struct bench_spec *sp = st->spec;
+    uc_context_save(uc, sp->ctx);
+    sp->count = st->count;
+    sp->prev_end = st->prev_end;
+    sp->it_start = st->it_start;
+    sp->it_end = st->it_end;
+    sp->it_dirty = st->it_dirty;
+    sp->nhits = st->nhits;
+    sp->last_hit_count = st->last_hit_count;
+    sp->last_hit_probe = st->last_hit_probe;
+    sp->break_skip = st->break_skip;
+    sp->stop_next = st->stop_next;
+    sp->take_now = st->take_now;
+    sp->nundo = 0;
+    pages_forget(&sp->reads);
+    pages_forget(&sp->writes);
+    sp->peer = peer;
+    sp->mode = mode;
+}
+
+/* Put the core back where its window began: memory, registers, counters. */
+static void spec_undo(uc_engine *uc, bench_core_state_t *st, uint64_t *pc, uint64_t start_pc)
+{
+    struct bench_spec *sp = st->spec;
+    for (uint32_t i = sp->nundo; i-- > 0;)
+        memcpy(sp->undo[i].host, sp->undo[i].old, sp->undo[i].size);
+    /* Code it translated from what it wrote is stale now: Unicorn did not see the undo. */
+    for (uint32_t i = 0; i < sp->writes.n; i++)
+        if (has_page(&sp->reads, sp->writes.pages[i])) {
+            uint64_t page = (uint64_t)sp->writes.pages[i] << BENCH_PAGE_BITS;
+            uc_ctl_remove_cache(uc, page, page + (1u << BENCH_PAGE_BITS));
+        }
+    uc_context_restore(uc, sp->ctx);
+    st->count = sp->count;
+    st->prev_end = sp->prev_end;
+    st->it_start = sp->it_start;
+    st->it_end = sp->it_end;
+    st->it_dirty = sp->it_dirty;
+    st->nhits = sp->nhits;
+    st->last_hit_count = sp->last_hit_count;
+    st->last_hit_probe = sp->last_hit_probe;
+    st->break_skip = sp->break_skip;
+    st->stop_next = sp->stop_next;
+    st->take_now = sp->take_now;
+    st->reason = STOP_NONE;
+    *pc = start_pc;
+    sp->mode = SPEC_OFF;
+}
+
+int bench_lockstep(bench_lockstep_t *ls)
+{
+    if (!ls->windows || ls->n != 2)
+        return lockstep_reference(ls, UINT64_MAX);
+    for (;;) {
+        uint32_t b = ls->st[1]->count < ls->st[0]->count ? 1 : 0, a = 1 - b;  /* b is first in the order */
+        bench_core_state_t *sb = ls->st[b], *sa = ls->st[a];
+        if (sb->count >= ls->horizon)
+            return -1;
+        if (needs_engine(sb))
+            return BENCH_NEEDS_ENGINE_BEFORE_RUN + (int)b;
+        uc_err err;
+        if (needs_engine(sa)) {  /* a waits for the engine where it is: b runs up to that place */
+            uint64_t place = sa->count + (b < a ? 1 : 0);
+            if (!run_core(ls, b, place < ls->horizon ? place : ls->horizon, &err)) {
+                ls->err = err;
+                return (int)b;
+            }
+            continue;
+        }
+        uint32_t lead = ls->lead & 1;
+        uint64_t expect[2];
+        for (uint32_t k = 0; k < 2; k++)
+            expect[k] = ls->st[k]->count + stretch_expected(ls, k, ls->pc[k], ls->window);
+        if (expect[1 - lead] < expect[lead])
+            lead = 1 - lead;
+        uint32_t pair = pair_slot(ls->pc[0], ls->pc[1]);
+        if (ls->pairs && ls->pairs->first[pair] && ls->pairs->pc0[pair] == ls->pc[0]
+            && ls->pairs->pc1[pair] == ls->pc[1])
+            lead = ls->pairs->first[pair] - 1u;
+        uint32_t follow = 1 - lead;
+        uc_engine *ul = ls->uc[lead], *uf = ls->uc[follow];
+        bench_core_state_t *sl = ls->st[lead], *sf = ls->st[follow];
+        if (!spec_of(ul, sl) || !spec_of(uf, sf))
+            return lockstep_reference(ls, UINT64_MAX);
+        uint64_t lead_pc = ls->pc[lead], follow_pc = ls->pc[follow];
+        uint64_t start = sl->count > sf->count ? sl->count : sf->count;
+        uint64_t bound = start + ls->window < ls->horizon ? start + ls->window : ls->horizon;
+
+        spec_begin(ul, sl, SPEC_LEAD, 0);
+        uc_err lead_err;
+        int lead_free = run_core(ls, lead, bound, &lead_err);  /* 0: stopped where it needs the engine */
+        uint64_t lead_place = lead_free ? sl->count : engine_place(sl, lead_err);
+        sl->spec->mode = SPEC_OFF;
+
+        spec_begin(uf, sf, SPEC_FOLLOW, sl->spec);
+        uc_err follow_err;
+        int follow_free = run_core(ls, follow, lead_place + (!lead_free && follow < lead ? 1 : 0), &follow_err);
+        sf->spec->mode = SPEC_OFF;
+        ls->stats[W_WINDOWS]++;
+        if (sf->reason != STOP_CONFLICT && (!follow_free || !lead_free)
+            && (ls->pairs || (ls->pairs = calloc(1, sizeof(bench_pairs_t))))) {
+            ls->pairs->pc0[pair] = lead == 0 ? lead_pc : follow_pc;
+            ls->pairs->pc1[pair] = lead == 0 ? follow_pc : lead_pc;
+            ls->pairs->first[pair] = (uint8_t)(1 + (follow_free ? lead : follow));
+        }
+        if (sf->reason != STOP_CONFLICT) {
+            stretch_seen(ls, lead, lead_pc, lead_place - sl->spec->count, !lead_free);
+            uint64_t follow_end = follow_free ? sf->count : engine_place(sf, follow_err);
+            if (follow_end > sf->spec->count)
+                stretch_seen(ls, follow, follow_pc, follow_end - sf->spec->count, !follow_free);
+        }
+
+        if (sf->reason == STOP_CONFLICT) {
+            ls->stats[W_CONFLICTS]++;
+            ls->stats[W_UNDONE] += sl->count - sl->spec->count;
+            spec_undo(uf, sf, &ls->pc[follow], follow_pc);
+            spec_undo(ul, sl, &ls->pc[lead], lead_pc);
+            int r = lockstep_reference(ls, lead_place);
+            if (r != -2)
+                return r;
+            continue;
+        }
+        if (!follow_free) {
+            uint64_t place = engine_place(sf, follow_err);
+            ls->stats[W_RERUNS]++;
+            ls->stats[W_UNDONE] += sl->count - sl->spec->count;
+            spec_undo(ul, sl, &ls->pc[lead], lead_pc);
+            uc_err again;
+            if (!run_core(ls, lead, place + (lead < follow ? 1 : 0), &again)) {
+                ls->err = BENCH_DIVERGED;
+                return (int)lead;
+            }
+            ls->lead = follow;
+            ls->err = follow_err;
+            return (int)follow;
+        }
+        if (!lead_free) {
+            ls->err = lead_err;
+            return (int)lead;
+        }
     }
 }
 
@@ -531,8 +923,10 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
 {
     st->emu_stop = uc_emu_stop;
     if (precise) {
-        uc_hook write_handle;
+        uc_hook write_handle, read_handle;
         uc_err err = uc_hook_add(uc, &write_handle, UC_HOOK_MEM_WRITE, (void *)bench_hook_write, st, 1, 0);
+        if (err == UC_ERR_OK)
+            err = uc_hook_add(uc, &read_handle, UC_HOOK_MEM_READ, (void *)bench_hook_read, st, 1, 0);
         if (err != UC_ERR_OK)
             return err;
         return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0);

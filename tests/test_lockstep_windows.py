@@ -1,0 +1,47 @@
+"""Lockstep windows: awake cores run one after the other, and the result is the reference order's.
+
+The reference (AMP_BENCH_LOCKSTEP=reference) steps the cores instruction by instruction.
+Windows must give the same trace, cycle for cycle, including where they undo a core: a
+leader that ran past the other core's engine stop (re-run) and pages both cores used
+(conflict: both undone, the stretch stepped).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.scenarios.ipi import IpiOptions, run_ipi
+from bench.scenarios.remoteproc import echo
+
+
+@pytest.mark.parametrize("load", [0, 1])
+def test_ipi_ping_pong_in_windows_equals_the_reference(tmp_path, platform, monkeypatch, load):
+    results = {}
+    for mode in ("reference", "windows"):
+        monkeypatch.setenv("AMP_BENCH_LOCKSTEP", mode)
+        results[mode] = run_ipi(IpiOptions(platform=platform, rounds=60, load=load, seed=3,
+                                           artifacts=str(tmp_path / mode)))
+    assert results["windows"]["passed"], results["windows"]
+    assert results["windows"]["directions"] == results["reference"]["directions"]
+    assert results["windows"]["trace_digest"] == results["reference"]["trace_digest"]
+
+
+def test_linux_and_m0_in_windows_equal_the_reference(linux, linux_booted):
+    """M0 start (the M0 runs code the M4 just wrote: conflicts) and RPMsg echo (re-runs)."""
+    machine = linux.session.machine
+    _, snapshot = linux_booted
+    digests, stats = {}, {}
+    for windows in (False, True):
+        linux.restore(snapshot)
+        machine.lockstep_windows = windows
+        before = machine.lockstep_stats()
+        result: dict = {}
+        echo(linux, result, sizes=[1, 496], count=3)  # starts the M0 first
+        assert result["passed"] and result["mismatches"] == 0, result
+        digests[windows] = machine.trace.digest
+        stats[windows] = {k: v - before[k] for k, v in machine.lockstep_stats().items()}
+    machine.lockstep_windows = True
+    assert digests[True] == digests[False]
+    assert stats[False]["windows"] == 0 and stats[False]["reference_steps"] > 1000
+    assert stats[True]["windows"] > 0 and stats[True]["reference_steps"] < stats[False]["reference_steps"] / 3
+    assert stats[True]["conflicts"] > 0 and stats[True]["reruns"] > 0  # both ways of undoing were exercised
