@@ -205,12 +205,15 @@ class CortexM:
         machine = self.machine
 
         def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
-            if self._access_is_live() or (exact and not exact(offset, False)):
+            live = self._access_is_live()
+            if live or (exact and not exact(offset, False)):
                 previous, machine.running = machine.running, self  # the lockstep loop may not have said
                 try:
                     return read(offset, size)
                 finally:
                     machine.running = previous
+                    if live:
+                        self._after_live_access()
             self._mmio_aborted = True
             uc.emu_stop()
             return 0
@@ -222,6 +225,7 @@ class CortexM:
                     write(offset, size, value)
                 finally:
                     machine.running = previous
+                    self._after_live_access()
                 return
             self._mmio_aborted = True
             uc.emu_stop()
@@ -232,14 +236,19 @@ class CortexM:
     def _access_is_live(self) -> bool:
         """Whether a device access takes effect now, or is aborted and replayed at its exact cycle.
 
-        Aborted: on the fast instance (counting per block), and in lockstep windows, where a
-        core may be running ahead of the other (the machine replays it in order).
+        Aborted: on the fast instance (counting per block), and in lockstep by a window's
+        leader, which may be running ahead of the other core (the machine replays it in order).
         """
         if self._replaying:
             return True
         if self.in_lockstep:
-            return False
+            return bool(self.state.mmio_live)  # not while running ahead of another core
         return not self._emulating or self.precise
+
+    def _after_live_access(self) -> None:
+        """In lockstep, a core stops right after a device access: what it caused happens in order."""
+        if self.in_lockstep and not self._replaying:
+            self.state.stop_next = 1
 
     def read32(self, address: int) -> int:
         return struct.unpack("<I", self.uc.mem_read(address, 4))[0]
@@ -529,7 +538,9 @@ class CortexM:
         self._cut = saved
         self._replaying = True
         try:
-            self._emulate(pc, pc + self._lib.bench_insn_size(ctypes.byref(st), pc))
+            # The precise hook stops exactly at the limit; on the fast instance Unicorn must end
+            # a block there (`until`, which costs retranslating the blocks around it).
+            self._emulate(pc, UNTIL_NEVER if self.precise else pc + self._lib.bench_insn_size(ctypes.byref(st), pc))
         finally:
             self._replaying = False
             st.limit = self._cut  # keep any cut the access caused (an event it scheduled)

@@ -89,6 +89,7 @@ class CoreState(ctypes.Structure):
         ("break_mode", ctypes.c_uint32),
         ("break_skip", ctypes.c_uint64),
         ("it_dirty", ctypes.c_uint32),
+        ("mmio_live", ctypes.c_uint32),
         ("spec", ctypes.c_void_p),
     ]
 

@@ -103,6 +103,7 @@ typedef struct {
     uint32_t break_mode;   /* the probes are debugger breakpoints: stop before, record nothing */
     uint64_t break_skip;   /* resuming from a breakpoint here: let it run once */
     uint32_t it_dirty;  /* Unicorn stored an IT state in the CPU during the current IT block */
+    uint32_t mmio_live;  /* lockstep: device accesses take effect now (not ahead of another core) */
     struct bench_spec *spec;  /* lockstep windows (see bench_lockstep); allocated on first use */
 } bench_core_state_t;
 
@@ -700,12 +701,13 @@ static inline int needs_engine(const bench_core_state_t *st)
 }
 
 /* Run core k on its precise instance up to `limit`: 1 if it got there, 0 if it needs the engine before. */
-static int run_core(bench_lockstep_t *ls, uint32_t k, uint64_t limit, uc_err *err)
+static int run_core(bench_lockstep_t *ls, uint32_t k, uint64_t limit, int ahead, uc_err *err)
 {
     bench_core_state_t *st = ls->st[k];
     *err = UC_ERR_OK;
     if (st->count >= limit)
         return 1;
+    st->mmio_live = !ahead;
     st->limit = limit;
     st->soft_limit = limit;
     st->reason = STOP_NONE;
@@ -749,7 +751,7 @@ static int lockstep_reference(bench_lockstep_t *ls, uint64_t until)
         }
         uc_err err;
         ls->stats[W_STEPS]++;
-        if (!run_core(ls, i, limit, &err)) {
+        if (!run_core(ls, i, limit, 0, &err)) {
             ls->err = err;
             return (int)i;
         }
@@ -838,7 +840,7 @@ int bench_lockstep(bench_lockstep_t *ls)
         uc_err err;
         if (needs_engine(sa)) {  /* a waits for the engine where it is: b runs up to that place */
             uint64_t place = sa->count + (b < a ? 1 : 0);
-            if (!run_core(ls, b, place < ls->horizon ? place : ls->horizon, &err)) {
+            if (!run_core(ls, b, place < ls->horizon ? place : ls->horizon, 0, &err)) {
                 ls->err = err;
                 return (int)b;
             }
@@ -865,13 +867,13 @@ int bench_lockstep(bench_lockstep_t *ls)
 
         spec_begin(ul, sl, SPEC_LEAD, 0);
         uc_err lead_err;
-        int lead_free = run_core(ls, lead, bound, &lead_err);  /* 0: stopped where it needs the engine */
+        int lead_free = run_core(ls, lead, bound, 1, &lead_err);  /* 0: stopped where it needs the engine */
         uint64_t lead_place = lead_free ? sl->count : engine_place(sl, lead_err);
         sl->spec->mode = SPEC_OFF;
 
         spec_begin(uf, sf, SPEC_FOLLOW, sl->spec);
         uc_err follow_err;
-        int follow_free = run_core(ls, follow, lead_place + (!lead_free && follow < lead ? 1 : 0), &follow_err);
+        int follow_free = run_core(ls, follow, lead_place + (!lead_free && follow < lead ? 1 : 0), 0, &follow_err);
         sf->spec->mode = SPEC_OFF;
         ls->stats[W_WINDOWS]++;
         if (sf->reason != STOP_CONFLICT && (!follow_free || !lead_free)
@@ -903,7 +905,8 @@ int bench_lockstep(bench_lockstep_t *ls)
             ls->stats[W_UNDONE] += sl->count - sl->spec->count;
             spec_undo(ul, sl, &ls->pc[lead], lead_pc);
             uc_err again;
-            if (!run_core(ls, lead, place + (lead < follow ? 1 : 0), &again)) {
+            uint64_t to = place + (lead < follow ? 1 : 0);  /* a device access may have lowered the horizon */
+            if (!run_core(ls, lead, to < ls->horizon ? to : ls->horizon, 0, &again)) {
                 ls->err = BENCH_DIVERGED;
                 return (int)lead;
             }
