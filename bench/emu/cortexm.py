@@ -205,14 +205,14 @@ class CortexM:
         machine = self.machine
 
         def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
-            live = self._access_is_live()
-            if live or (exact and not exact(offset, False)):
+            exempt = exact is not None and not exact(offset, False)
+            if exempt or self._access_is_live():
                 previous, machine.running = machine.running, self  # the lockstep loop may not have said
                 try:
                     return read(offset, size)
                 finally:
                     machine.running = previous
-                    if live:
+                    if not exempt:
                         self._after_live_access()
             self._mmio_aborted = True
             uc.emu_stop()
