@@ -107,3 +107,20 @@ def test_background_load_runs_and_interrupts_reach_linux(tmp_path):
     uart = re.search(r"(\d+)\s+nvic_irq\s+27\s+Edge\s+ttyS1", interrupts)
     assert uart is not None and int(uart.group(1)) > 0, interrupts  # bytes fed on USART3 were taken by Linux
     assert any("/init busy" in c for c in commands) and any("/init uart /dev/ttyS1" in c for c in commands)
+
+
+def test_preemption_requested_in_the_interrupt_exit_path_makes_progress(tmp_path):
+    """A busy task and UART interrupts: Linux's IRQ exit writes ICSR.PENDSVSET in a block that ends
+    by unmasking interrupts. The engine once retried that store forever (its replay stopped before
+    it for the block's end); now the batch completes."""
+    from bench.measure.probes import load_spec
+    from bench.scenarios.campaign import Batch, BatchRunner, _inputs
+    from bench.scenarios.load import LoadOptions
+
+    options = CampaignOptions(load=LoadOptions(busy=True, irq_rate_hz=3_000), out=str(tmp_path))
+    runner = BatchRunner(options, load_spec(options.probes), _inputs(options), tmp_path / "w")
+    try:
+        result = runner.run(Batch(index=0, size=496, count=24, seed=1))
+    finally:
+        runner.close()
+    assert result["messages"] == 24 and result["mismatches"] == 0

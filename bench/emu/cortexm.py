@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 MODELS = {"cortex-m4": A.UC_CPU_ARM_CORTEX_M4, "cortex-m0": A.UC_CPU_ARM_CORTEX_M0}
 EXC_RETURN_HANDLER, EXC_RETURN_THREAD_MSP, EXC_RETURN_THREAD_PSP = 0xFFFFFFF1, 0xFFFFFFF9, 0xFFFFFFFD
 UNTIL_NEVER = 0xFFFFFFFF  # an odd address: Thumb code never has its PC there
+STUCK_LIMIT = 10_000  # emu_starts at the same cycle and PC before the engine reports itself stuck
 
 # Why a core stopped running (returned by CortexM.run).
 RAN_TO_LIMIT, SLEEPING, HALTED, BREAKPOINT, YIELDED = "limit", "sleeping", "halted", "breakpoint", "yielded"
@@ -435,6 +436,7 @@ class CortexM:
         self._yield = False
         st.limit = limit
         st.soft_limit = limit if pause is None else min(pause, limit)
+        last, stuck = (-1, -1), 0
         while True:
             if self.in_reset or self.halted_error is not None:
                 return HALTED
@@ -451,6 +453,14 @@ class CortexM:
                 return RAN_TO_LIMIT
             if self.pc == until:
                 return BREAKPOINT
+            if (st.count, self.pc) == last:
+                stuck += 1
+                if stuck > STUCK_LIMIT:
+                    raise BenchError(f"{self.name}: internal error: the engine retried the instruction at PC "
+                                     f"0x{self.pc:08x} {STUCK_LIMIT} times without progress (cycle {st.count}); "
+                                     "please report this with `bench repro`")
+            else:
+                last, stuck = (st.count, self.pc), 0
             self._emulate(self.pc, until)
 
     def _emulate(self, start: int, stop_at: int) -> None:
@@ -537,6 +547,10 @@ class CortexM:
         st.limit = st.count + 1  # exactly one instruction, whatever block Unicorn has cached
         self._cut = saved
         self._replaying = True
+        # A stop the block hook asked for at the end of the block the access left (one ending in
+        # CPSIE while an interrupt is pending) is still due, after this instruction: without
+        # this the replay would stop before it, and the core would retry it forever.
+        stop_after_block, st.stop_next = st.stop_next, 0
         try:
             # The precise hook stops exactly at the limit; on the fast instance Unicorn must end
             # a block there (`until`, which costs retranslating the blocks around it).
@@ -544,6 +558,7 @@ class CortexM:
         finally:
             self._replaying = False
             st.limit = self._cut  # keep any cut the access caused (an event it scheduled)
+            st.stop_next = st.stop_next or stop_after_block
 
     def select_precise(self) -> None:
         self._select(True)
