@@ -71,7 +71,6 @@ CFSR_UNDEFINSTR, CFSR_INVSTATE, CFSR_NOCP, CFSR_UNALIGNED = 1 << 16, 1 << 17, 1 
 CFSR_PRECISERR, CFSR_IBUSERR = 1 << 9, 1 << 8
 HFSR_FORCED = 1 << 30
 
-_FRAME_REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R12, A.UC_ARM_REG_LR)
 
 
 @dataclass
@@ -144,6 +143,7 @@ class CortexM:
         self._unmapped: tuple[str, int, int] | None = None
         self._cut = 0
         self._lib = native.library()
+        self._entry, self._unstack = native.ExceptionEntry(), native.ExceptionUnstack()
         self.on_exception_entry: list[Callable[[CortexM, int, int], None]] = []
         # (core, exception, cycle, resumed_pc): resumed_pc is None when the return tail-chains.
         self.on_exception_return: list[Callable[[CortexM, int, int, int | None], None]] = []
@@ -741,38 +741,16 @@ class CortexM:
 
     def _enter(self, number: int, return_address: int) -> None:
         """Exception entry: stack the 8-word frame, switch to handler mode, jump to the vector."""
-        uc = self.uc
-        ipsr = self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
-        control = self.reg(A.UC_ARM_REG_CONTROL)
-        on_psp = ipsr == 0 and bool(control & 2)
-        sp = self.reg(A.UC_ARM_REG_SP)  # the active one; banked reads are 0 when unprivileged (trap 4)
-        xpsr = self.reg(A.UC_ARM_REG_XPSR)
-        regs = [self.reg(r) for r in _FRAME_REGS]
-        align = 0x200 if (self.ccr & 0x200 and sp & 4) else 0
-        frame = ((sp - 0x20) & ~4) if align or (self.ccr & 0x200) else sp - 0x20
-        stacked_xpsr = (xpsr & ~0x200) | align | (1 << 24)
-        try:
-            uc.mem_write(frame, struct.pack("<8I", *regs, return_address & ~1, stacked_xpsr))
-            vector = self.read32((self.vtor if self.config.has_vtor else 0) + 4 * number)
-        except UcError:
-            self._halt(f"cannot stack an exception frame at SP 0x{frame:08x} or read vector {number} "
+        entry = self._entry
+        entry.number, entry.return_address = number, return_address
+        entry.stkalign = 1 if self.ccr & 0x200 else 0
+        entry.vector_base = self.vtor if self.config.has_vtor else 0
+        if self._lib.bench_exc_enter(self.uc._uch, ctypes.byref(entry)):
+            self._halt(f"cannot stack an exception frame at SP 0x{entry.frame:08x} or read vector {number} "
                        f"(taking {exception_name(number)})", pc=return_address,
                        advice="the stack pointer or the vector table is outside RAM")
             return
-        thread_return = EXC_RETURN_THREAD_PSP if on_psp else EXC_RETURN_THREAD_MSP
-        exc_return = EXC_RETURN_HANDLER if ipsr else thread_return
-        nzcv = self.reg(A.UC_ARM_REG_APSR_NZCV)
-        # Order matters (facts: traps 3 and 4): IPSR first (banks SP), APSR to rebuild the
-        # cached mode, then the stack pointers.
-        self.regs.set(A.UC_ARM_REG_IPSR, number)
-        self.regs.set(A.UC_ARM_REG_APSR_NZCV, nzcv)
-        self.regs.set(A.UC_ARM_REG_CONTROL, control & ~2)
-        if on_psp:
-            self.regs.set(A.UC_ARM_REG_PSP, frame)
-        else:
-            self.regs.set(A.UC_ARM_REG_MSP, frame)
-        self.regs.set(A.UC_ARM_REG_LR, exc_return)
-        self.regs.set(A.UC_ARM_REG_EPSR, 1 << 24)  # clear IT state, keep Thumb
+        vector = entry.vector
         self.nvic.activate(number)
         self.event_register = True  # exception entry is a WFE wake-up event
         self.stall(self.config.irq_entry_cycles)
@@ -787,7 +765,6 @@ class CortexM:
 
     def _exception_return(self, exc_return: int) -> None:
         """Exception return through an EXC_RETURN value: tail-chain or unstack."""
-        uc = self.uc
         returning = self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
         if exc_return not in (EXC_RETURN_HANDLER, EXC_RETURN_THREAD_MSP, EXC_RETURN_THREAD_PSP):
             self._halt(f"unsupported EXC_RETURN 0x{exc_return:08x} (floating-point frames are not modelled)",
@@ -819,33 +796,15 @@ class CortexM:
                 for callback in self.on_exception_entry:
                     callback(self, pending, self.cycles)
                 return
-        sp = self.reg(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP)
-        try:
-            r0, r1, r2, r3, r12, lr, pc, xpsr = struct.unpack("<8I", uc.mem_read(sp, 0x20))
-        except UcError:
+        unstack = self._unstack
+        unstack.use_psp, unstack.to_thread, unstack.v7m = int(use_psp), int(to_thread), int(self.is_v7m)
+        if self._lib.bench_exc_unstack(self.uc._uch, ctypes.byref(unstack)):
+            sp = self.reg(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP)
             self._halt(f"cannot unstack the exception frame at SP 0x{sp:08x}", pc=exc_return)
             return
-        new_sp = sp + 0x20 + (4 if xpsr & 0x200 else 0)
-        self.machine.trace.record(self.cycles, self.name, "exc-return", exc=returning, pc=pc & ~1)
-        control = self.reg(A.UC_ARM_REG_CONTROL)
-        final_control = (control | 2) if use_psp else (control & ~2)
-        # Unicorn drops SPSEL writes in handler mode and banked-SP writes while unprivileged
-        # (facts: trap 4): pass through privileged thread mode, then drop privilege last.
-        self.regs.set(A.UC_ARM_REG_CONTROL, control & ~1)
-        self.regs.set(A.UC_ARM_REG_IPSR, 0 if to_thread else xpsr & 0x1FF)
-        if to_thread:
-            self.regs.set(A.UC_ARM_REG_CONTROL, final_control & ~1)
-        self.regs.set(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP, new_sp)
-        self.regs.set(A.UC_ARM_REG_CONTROL, final_control)
-        self.regs.set(A.UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000)
-        if self.is_v7m:
-            self.regs.set(A.UC_ARM_REG_APSR_NZCVQ, xpsr & 0xF8000000)
-        self.regs.set(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP, new_sp)
-        for reg_id, value in zip(_FRAME_REGS, (r0, r1, r2, r3, r12, lr), strict=True):
-            self.regs.set(reg_id, value)
-        self.regs.set(A.UC_ARM_REG_EPSR, (xpsr & 0x0600FC00) | (1 << 24))
-        self.pc = pc & ~1
-        self.resumed_sp = new_sp
+        self.machine.trace.record(self.cycles, self.name, "exc-return", exc=returning, pc=unstack.pc & ~1)
+        self.pc = unstack.pc & ~1
+        self.resumed_sp = unstack.new_sp
         self._after_exception_change()
         for callback in self.on_exception_return:
             callback(self, returning, self.cycles, self.pc)

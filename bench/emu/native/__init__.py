@@ -158,6 +158,19 @@ def _build(target: Path) -> None:
         os.replace(out, target)
 
 
+class ExceptionEntry(ctypes.Structure):
+    """Mirror of bench_entry_t."""
+
+    _fields_ = [(name, ctypes.c_uint32) for name in
+                ("number", "return_address", "stkalign", "vector_base", "frame", "vector", "exc_return")]
+
+
+class ExceptionUnstack(ctypes.Structure):
+    """Mirror of bench_unstack_t."""
+
+    _fields_ = [(name, ctypes.c_uint32) for name in ("use_psp", "to_thread", "v7m", "pc", "new_sp", "xpsr")]
+
+
 @cache
 def library() -> ctypes.CDLL:
     """The loaded hook library, built on first use."""
@@ -180,4 +193,8 @@ def library() -> ctypes.CDLL:
     lib.bench_copy_registers.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
     lib.bench_lockstep.argtypes = [ctypes.POINTER(Lockstep)]
     lib.bench_lockstep.restype = ctypes.c_int
+    lib.bench_exc_enter.argtypes = [ctypes.c_void_p, ctypes.POINTER(ExceptionEntry)]
+    lib.bench_exc_enter.restype = ctypes.c_int
+    lib.bench_exc_unstack.argtypes = [ctypes.c_void_p, ctypes.POINTER(ExceptionUnstack)]
+    lib.bench_exc_unstack.restype = ctypes.c_int
     return lib

@@ -1015,3 +1015,85 @@ void bench_copy_registers(uc_engine *from, uc_engine *to, int v7m)
     for (int i = 0; i < 14; i++)
         wr(to, general[i], g[i]);
 }
+
+/*
+ * Exception entry and return, the part on Unicorn's side: the 8-word frame and the
+ * register sequence Unicorn needs (facts: traps 3 and 4), one call instead of ~20
+ * binding calls each. Priorities, the NVIC state, tail-chaining and the trace stay in
+ * the engine (cortexm.py), which calls these in the same order it did the steps itself.
+ */
+static const int frame_regs[6] = {UC_ARM_REG_R0, UC_ARM_REG_R1, UC_ARM_REG_R2, UC_ARM_REG_R3,
+                                  UC_ARM_REG_R12, UC_ARM_REG_LR};
+
+typedef struct {
+    uint32_t number, return_address, stkalign, vector_base;  /* in */
+    uint32_t frame, vector, exc_return;                        /* out */
+} bench_entry_t;
+
+/* Stack the frame, read the vector, enter handler mode; 1 if the frame or vector is not in memory. */
+int bench_exc_enter(uc_engine *uc, bench_entry_t *e)
+{
+    uint64_t ipsr = rd(uc, UC_ARM_REG_IPSR) & 0x1FF, control = rd(uc, UC_ARM_REG_CONTROL);
+    uint64_t sp = rd(uc, UC_ARM_REG_SP), xpsr = rd(uc, UC_ARM_REG_XPSR);  /* the active SP */
+    uint32_t words[8];
+    for (int i = 0; i < 6; i++)
+        words[i] = (uint32_t)rd(uc, frame_regs[i]);
+    int on_psp = ipsr == 0 && (control & 2);
+    uint32_t align = e->stkalign && (sp & 4) ? 0x200u : 0u;
+    uint32_t frame = e->stkalign ? (uint32_t)((sp - 0x20) & ~4ull) : (uint32_t)(sp - 0x20);
+    words[6] = e->return_address & ~1u;
+    words[7] = ((uint32_t)xpsr & ~0x200u) | align | (1u << 24);
+    uint32_t vector = 0;
+    e->frame = frame;
+    if (uc_mem_write(uc, frame, words, sizeof words) != UC_ERR_OK
+        || uc_mem_read(uc, (uint64_t)e->vector_base + 4u * e->number, &vector, 4) != UC_ERR_OK)
+        return 1;
+    e->vector = vector;
+    e->exc_return = ipsr ? 0xFFFFFFF1u : on_psp ? 0xFFFFFFFDu : 0xFFFFFFF9u;
+    uint64_t nzcv = rd(uc, UC_ARM_REG_APSR_NZCV);
+    /* IPSR first (banks SP), APSR to rebuild the cached mode, then the stack pointers. */
+    wr(uc, UC_ARM_REG_IPSR, e->number);
+    wr(uc, UC_ARM_REG_APSR_NZCV, nzcv);
+    wr(uc, UC_ARM_REG_CONTROL, control & ~2ull);
+    wr(uc, on_psp ? UC_ARM_REG_PSP : UC_ARM_REG_MSP, frame);
+    wr(uc, UC_ARM_REG_LR, e->exc_return);
+    wr(uc, UC_ARM_REG_EPSR, 1u << 24);  /* clear the IT state, keep Thumb */
+    return 0;
+}
+
+typedef struct {
+    uint32_t use_psp, to_thread, v7m;  /* in */
+    uint32_t pc, new_sp, xpsr;         /* out */
+} bench_unstack_t;
+
+/* Unstack a frame and return to the mode it says; 1 if the frame is not in memory. */
+int bench_exc_unstack(uc_engine *uc, bench_unstack_t *r)
+{
+    int sp_reg = r->use_psp ? UC_ARM_REG_PSP : UC_ARM_REG_MSP;
+    uint64_t sp = rd(uc, sp_reg);
+    uint32_t f[8];
+    if (uc_mem_read(uc, sp, f, sizeof f) != UC_ERR_OK)
+        return 1;
+    uint32_t xpsr = f[7], new_sp = (uint32_t)sp + 0x20u + (xpsr & 0x200u ? 4u : 0u);
+    uint64_t control = rd(uc, UC_ARM_REG_CONTROL);
+    uint64_t final_control = r->use_psp ? (control | 2) : (control & ~2ull);
+    /* Unicorn drops SPSEL writes in handler mode and banked-SP writes while unprivileged:
+     * pass through privileged thread mode, then drop privilege last. */
+    wr(uc, UC_ARM_REG_CONTROL, control & ~1ull);
+    wr(uc, UC_ARM_REG_IPSR, r->to_thread ? 0 : (xpsr & 0x1FF));
+    if (r->to_thread)
+        wr(uc, UC_ARM_REG_CONTROL, final_control & ~1ull);
+    wr(uc, sp_reg, new_sp);
+    wr(uc, UC_ARM_REG_CONTROL, final_control);
+    wr(uc, UC_ARM_REG_APSR_NZCV, xpsr & 0xF0000000u);
+    if (r->v7m)
+        wr(uc, UC_ARM_REG_APSR_NZCVQ, xpsr & 0xF8000000u);
+    wr(uc, sp_reg, new_sp);
+    for (int i = 0; i < 6; i++)
+        wr(uc, frame_regs[i], f[i]);
+    wr(uc, UC_ARM_REG_EPSR, (xpsr & 0x0600FC00u) | (1u << 24));
+    r->pc = f[6];
+    r->new_sp = new_sp;
+    r->xpsr = xpsr;
+    return 0;
+}
