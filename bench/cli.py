@@ -155,6 +155,9 @@ def _parser() -> argparse.ArgumentParser:
     camp.add_argument("--irq-load", dest="irq_rate_hz", type=int, default=0, metavar="HZ",
                       help="UART receive interrupts on Linux at this mean rate (emulated time), read by a task")
     camp.add_argument("--shard", default="1/1", metavar="K/N", help="run only the K-th of N slices (CI matrix)")
+    camp.add_argument("--resume", metavar="JSON",
+                      help="continue an interrupted run of the same campaign: its finished batches are kept and "
+                           "not run again (OUT/campaign.partial.json is written after every batch)")
     camp.add_argument("--jobs", type=int, default=0, help="processes (default: one per host core, at most 2)")
     camp.add_argument("--probes", default=None, help="probe file (default: probes/lpc4337-rpmsg-tty.toml)")
     camp.add_argument("--device", default="/dev/ttyRPMSG0",
@@ -257,7 +260,7 @@ def _campaign_options(args: argparse.Namespace) -> Any:
         load=LoadOptions(busy=args.load == "busy", irq_rate_hz=args.irq_rate_hz), shard=parse_shard(args.shard),
         jobs=max(0, args.jobs), probes=args.probes or str(DEFAULT_PROBES), device=args.device, kernel=args.kernel,
         dtb=args.dtb, init=args.init, m0_firmware=args.m0_firmware, quantum=args.quantum, out=args.out,
-        progress=args.progress)
+        progress=args.progress, resume=args.resume)
 
 
 def _print_campaign(result: dict[str, Any]) -> None:

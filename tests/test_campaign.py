@@ -43,7 +43,7 @@ def _campaign(tmp_path, name, *extra):
     return code, json.loads((tmp_path / f"{name}.json").read_text())
 
 
-def test_campaign_shards_merge_into_the_unsharded_result(tmp_path, capsys):
+def test_campaign_shards_merge_into_the_unsharded_result(tmp_path, capsys, monkeypatch):
     code, full = _campaign(tmp_path, "full", "--jobs", "2")
     assert code == 0 and full["passed"], full.get("error")
     sections = full["sections"]
@@ -72,6 +72,30 @@ def test_campaign_shards_merge_into_the_unsharded_result(tmp_path, capsys):
     for key in ("sections", "histograms", "by_size", "hdr", "trace_digest", "samples"):
         assert merged[key] == full[key], key
     assert "round trips/s" in capsys.readouterr().out
+
+    # Interrupted after its first batch, a run keeps that batch; --resume runs only the other.
+    import bench.scenarios.campaign as campaign
+
+    write_checkpoint = campaign.write_checkpoint
+
+    def interrupted_after_the_first_batch(document, path):
+        write_checkpoint(document, path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(campaign, "write_checkpoint", interrupted_after_the_first_batch)
+    assert main(["campaign", "--size", "496", "--samples", "6", "--batch", "3", "--no-progress", "--jobs", "1",
+                 "--out", str(tmp_path / "cut")]) == 130
+    monkeypatch.undo()
+    partial = tmp_path / "cut" / "campaign.partial.json"
+    assert list(json.loads(partial.read_text())["batch_records"]) == ["0"]
+    code, resumed = _campaign(tmp_path, "resumed", "--jobs", "1", "--resume", str(partial))
+    assert code == 0 and resumed["throughput"]["round_trips"] == 3  # only the missing batch ran
+    for key in ("sections", "histograms", "by_size", "hdr", "trace_digest", "samples"):
+        assert resumed[key] == full[key], key
+    assert not (tmp_path / "resumed" / "campaign.partial.json").exists()  # a finished run leaves none
+    assert main(["campaign", "--size", "496", "--samples", "9", "--batch", "3", "--no-progress", "--jobs", "1",
+                 "--out", str(tmp_path / "other"), "--resume", str(partial)]) == 2
+    assert "a different campaign (differs in batches, samples_per_size)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -14,6 +14,7 @@ very result of the unsplit campaign.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import queue
@@ -61,6 +62,7 @@ class CampaignOptions:
     quantum: int = 100_000
     out: str = "artifacts/campaign"
     progress: bool = True
+    resume: str | None = None  # an interrupted run's document: its finished batches are kept
 
 
 @dataclass(frozen=True)
@@ -338,11 +340,16 @@ def run_campaign(options: CampaignOptions) -> dict[str, Any]:
     spec = load_spec(options.probes)
     inputs = _inputs(options)
     batches = shard_of(plan(options), options.shard)
-    jobs = options.jobs or min(2, os.cpu_count() or 1)
-    jobs = max(1, min(jobs, len(batches)))
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     document = new_document(identity(options, inputs), spec, f"{options.shard[0]}/{options.shard[1]}")
+    expected = [batch.index for batch in batches]
+    if options.resume:
+        done = resume_from(document, Path(options.resume), set(expected))
+        batches = [batch for batch in batches if batch.index not in done]
+    jobs = options.jobs or min(2, os.cpu_count() or 1)
+    jobs = max(1, min(jobs, len(batches)))
+    checkpoint = out / PARTIAL_NAME
     results: list[dict[str, Any]] = []
     total = sum(batch.count for batch in batches)
     wall = time.perf_counter()
@@ -354,6 +361,8 @@ def run_campaign(options: CampaignOptions) -> dict[str, Any]:
                 document["model"] = payload
             else:
                 results.append(payload)
+                fold_batch(document, payload)
+                write_checkpoint(document, checkpoint)
                 advance(payload["count"])
         try:
             if jobs == 1:
@@ -368,17 +377,48 @@ def run_campaign(options: CampaignOptions) -> dict[str, Any]:
                               "round_trips_per_s": round(sum(r["count"] for r in results) / wall_s, 1)}
     document["run_options"] = {"jobs": jobs, "quantum": options.quantum, "out": str(out),
                                "load": asdict(options.load)}
-    for result in sorted(results, key=lambda r: r["index"]):
-        fold_batch(document, result)
     if error is not None:
         document["error"] = str(error) or type(error).__name__
-    write_reports(document, spec, out, expected_batches=[b.index for b in batches])
+        document["resume"] = f"bench campaign ... --resume {checkpoint}"
+    write_reports(document, spec, out, expected_batches=expected)
+    if error is None:
+        checkpoint.unlink(missing_ok=True)
     if isinstance(error, BenchError):
         error.result = document
         raise error
     if error is not None:
         raise error
     return document
+
+
+PARTIAL_NAME = "campaign.partial.json"
+
+
+def write_checkpoint(document: dict[str, Any], path: Path) -> None:
+    """The document as it stands, replaced atomically: an interrupted run (even killed) loses at
+    most the batches in flight, and `--resume` continues from here."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(document, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def resume_from(document: dict[str, Any], path: Path, expected: set[int]) -> set[int]:
+    """Fold an interrupted run's finished batches into `document`; returns their indices."""
+    prior = read_json(path, "campaign document")
+    if prior.get("kind") != document["kind"]:
+        raise BenchError(f"{path}: not a campaign document (written by `bench campaign`)")
+    if prior.get("identity") != document["identity"]:
+        differing = sorted(k for k in document["identity"]
+                           if prior.get("identity", {}).get(k) != document["identity"][k])
+        raise BenchError(f"{path}: a different campaign (differs in {', '.join(differing)}); resume with the "
+                         "same inputs and options")
+    done = {int(index) for index in prior["batch_records"]}
+    if not done <= expected:
+        raise BenchError(f"{path}: holds batches outside this run's --shard; resume with the same --shard")
+    for key in ("batch_records", "histograms", "worst", "first"):
+        document[key] = prior[key]
+    document["model"] = prior.get("model")
+    return done
 
 
 def merge_files(paths: list[str], out: str) -> dict[str, Any]:
