@@ -175,15 +175,20 @@ typedef struct {
     uint8_t old[8];
 } bench_undo_t;
 
+/* The hook state a window saves and puts back (the rest of bench_core_state_t is the engine's
+ * or does not change while a core runs). */
+#define SPEC_SAVED(X) X(count) X(prev_end) X(it_start) X(it_end) X(it_dirty) X(nhits) X(last_hit_count) \
+    X(last_hit_probe) X(break_skip) X(stop_next) X(take_now)
+#define SPEC_DECLARE(field) __typeof__(((bench_core_state_t *)0)->field) field;
+struct bench_core_hook_state { SPEC_SAVED(SPEC_DECLARE) };
+
 struct bench_spec {
     uint32_t mode;       /* enum spec_mode */
     uint32_t nundo;
     bench_page_set_t reads, writes;  /* pages read (or executed) and written in this window */
     const struct bench_spec *peer;   /* follower: the leader's record, checked at every access */
     uc_context *ctx;                 /* registers at the window's start */
-    /* the hook state at the window's start */
-    uint64_t count, prev_end, it_start, it_end, last_hit_count, break_skip;
-    uint32_t it_dirty, nhits, last_hit_probe, stop_next, take_now;
+    struct bench_core_hook_state saved;  /* the hook's state at the window's start */
     bench_undo_t undo[BENCH_UNDO_MAX];
 };
 
@@ -779,17 +784,8 @@ static void spec_begin(uc_engine *uc, bench_core_state_t *st, uint32_t mode, con
 {
     struct bench_spec *sp = st->spec;
     uc_context_save(uc, sp->ctx);
-    sp->count = st->count;
-    sp->prev_end = st->prev_end;
-    sp->it_start = st->it_start;
-    sp->it_end = st->it_end;
-    sp->it_dirty = st->it_dirty;
-    sp->nhits = st->nhits;
-    sp->last_hit_count = st->last_hit_count;
-    sp->last_hit_probe = st->last_hit_probe;
-    sp->break_skip = st->break_skip;
-    sp->stop_next = st->stop_next;
-    sp->take_now = st->take_now;
+#define SPEC_SAVE(field) sp->saved.field = st->field;
+    SPEC_SAVED(SPEC_SAVE)
     sp->nundo = 0;
     pages_forget(&sp->reads);
     pages_forget(&sp->writes);
@@ -810,17 +806,8 @@ static void spec_undo(uc_engine *uc, bench_core_state_t *st, uint64_t *pc, uint6
             uc_ctl_remove_cache(uc, page, page + (1u << BENCH_PAGE_BITS));
         }
     uc_context_restore(uc, sp->ctx);
-    st->count = sp->count;
-    st->prev_end = sp->prev_end;
-    st->it_start = sp->it_start;
-    st->it_end = sp->it_end;
-    st->it_dirty = sp->it_dirty;
-    st->nhits = sp->nhits;
-    st->last_hit_count = sp->last_hit_count;
-    st->last_hit_probe = sp->last_hit_probe;
-    st->break_skip = sp->break_skip;
-    st->stop_next = sp->stop_next;
-    st->take_now = sp->take_now;
+#define SPEC_RESTORE(field) st->field = sp->saved.field;
+    SPEC_SAVED(SPEC_RESTORE)
     st->reason = STOP_NONE;
     *pc = start_pc;
     sp->mode = SPEC_OFF;
@@ -883,15 +870,15 @@ int bench_lockstep(bench_lockstep_t *ls)
             ls->pairs->first[pair] = (uint8_t)(1 + (follow_free ? lead : follow));
         }
         if (sf->reason != STOP_CONFLICT) {
-            stretch_seen(ls, lead, lead_pc, lead_place - sl->spec->count, !lead_free);
+            stretch_seen(ls, lead, lead_pc, lead_place - sl->spec->saved.count, !lead_free);
             uint64_t follow_end = follow_free ? sf->count : engine_place(sf, follow_err);
-            if (follow_end > sf->spec->count)
-                stretch_seen(ls, follow, follow_pc, follow_end - sf->spec->count, !follow_free);
+            if (follow_end > sf->spec->saved.count)
+                stretch_seen(ls, follow, follow_pc, follow_end - sf->spec->saved.count, !follow_free);
         }
 
         if (sf->reason == STOP_CONFLICT) {
             ls->stats[W_CONFLICTS]++;
-            ls->stats[W_UNDONE] += sl->count - sl->spec->count;
+            ls->stats[W_UNDONE] += sl->count - sl->spec->saved.count;
             spec_undo(uf, sf, &ls->pc[follow], follow_pc);
             spec_undo(ul, sl, &ls->pc[lead], lead_pc);
             int r = lockstep_reference(ls, lead_place);
@@ -902,7 +889,7 @@ int bench_lockstep(bench_lockstep_t *ls)
         if (!follow_free) {
             uint64_t place = engine_place(sf, follow_err);
             ls->stats[W_RERUNS]++;
-            ls->stats[W_UNDONE] += sl->count - sl->spec->count;
+            ls->stats[W_UNDONE] += sl->count - sl->spec->saved.count;
             spec_undo(ul, sl, &ls->pc[lead], lead_pc);
             uc_err again;
             uint64_t to = place + (lead < follow ? 1 : 0);  /* a device access may have lowered the horizon */
