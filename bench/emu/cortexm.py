@@ -436,7 +436,7 @@ class CortexM:
         self._yield = False
         st.limit = limit
         st.soft_limit = limit if pause is None else min(pause, limit)
-        last, stuck = (-1, -1), 0
+        last_count, last_pc, stuck = -1, -1, 0  # the no-progress guard: no tuple per emu_start
         while True:
             if self.in_reset or self.halted_error is not None:
                 return HALTED
@@ -453,14 +453,14 @@ class CortexM:
                 return RAN_TO_LIMIT
             if self.pc == until:
                 return BREAKPOINT
-            if (st.count, self.pc) == last:
+            if st.count != last_count or self.pc != last_pc:
+                last_count, last_pc, stuck = st.count, self.pc, 0
+            else:
                 stuck += 1
                 if stuck > STUCK_LIMIT:
                     raise BenchError(f"{self.name}: internal error: the engine retried the instruction at PC "
                                      f"0x{self.pc:08x} {STUCK_LIMIT} times without progress (cycle {st.count}); "
                                      "please report this with `bench repro`")
-            else:
-                last, stuck = (st.count, self.pc), 0
             self._emulate(self.pc, until)
 
     def _emulate(self, start: int, stop_at: int) -> None:
