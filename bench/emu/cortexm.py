@@ -581,6 +581,7 @@ class CortexM:
             if lib.bench_exec_changed(ref):
                 target.ctl_flush_tb()
                 lib.bench_pages_clear(ctypes.byref(st.executed))
+            lib.bench_precise_enter(target._uch, ref)
         else:
             lib.bench_drop_written(target._uch, ref)
             lib.bench_exec_remember(ref)

@@ -190,6 +190,7 @@ def library() -> ctypes.CDLL:
     lib.bench_exec_changed.argtypes = [ctypes.POINTER(CoreState)]
     lib.bench_exec_changed.restype = ctypes.c_int
     lib.bench_drop_written.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
+    lib.bench_precise_enter.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
     lib.bench_copy_registers.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
     lib.bench_lockstep.argtypes = [ctypes.POINTER(Lockstep)]
     lib.bench_lockstep.restype = ctypes.c_int

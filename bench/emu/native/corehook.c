@@ -29,6 +29,8 @@
  * recounts from `block_addr`/`block_base` with bench_count_between().
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unicorn/unicorn.h>
 #include <unicorn/arm.h>
 
@@ -161,19 +163,24 @@ void bench_pages_clear(bench_page_set_t *set)
 
 
 /*
- * Lockstep windows (see bench_lockstep): what a core did during the current window,
- * so that it can be undone. A leader runs ahead and logs the old contents of every
- * byte it stores; both cores note the 1 KiB pages they read, write and execute.
+ * What the precise instance's accesses to RAM tell the engine, learnt from Unicorn's TLB
+ * (UC_TLB_VIRTUAL with a fill hook) rather than from memory hooks: with a memory hook,
+ * Unicorn restores the CPU state from the translated block (a search of the code buffer)
+ * before every access it reports, which made the precise instance spend most of its time
+ * there (measured: ~4,500 restores per RPMsg round trip). A fill happens at a page's first
+ * access of a kind after the TLB was flushed; a page is granted write access only when
+ * it is first written, so that first write is seen. The TLB is flushed when a lockstep
+ * window begins and when the core comes to its precise instance, which makes every fill
+ * in between a first access in the window, or since the fast instance last ran.
+ *
+ * Lockstep windows (see bench_lockstep): what a core did during the current window, so
+ * that it can be undone. At its first write to a page, a core saves the page; both cores
+ * note the 1 KiB pages they read, write and execute.
  */
-#define BENCH_UNDO_MAX 32768
-#define BENCH_UNDO_HEADROOM 256  /* one instruction stores at most 64 words (VPUSH of 32 D registers) */
+#define BENCH_PAGE_SIZE (1u << BENCH_PAGE_BITS)
+#define BENCH_UNDO_PAGES 512
+#define BENCH_UNDO_HEADROOM 4  /* pages one instruction may write for the first time (STM across pages) */
 enum spec_mode { SPEC_OFF = 0, SPEC_LEAD = 1, SPEC_FOLLOW = 2 };
-
-typedef struct {
-    uint8_t *host;
-    uint32_t size;
-    uint8_t old[8];
-} bench_undo_t;
 
 /* The hook state a window saves and puts back (the rest of bench_core_state_t is the engine's
  * or does not change while a core runs). */
@@ -184,12 +191,14 @@ struct bench_core_hook_state { SPEC_SAVED(SPEC_DECLARE) };
 
 struct bench_spec {
     uint32_t mode;       /* enum spec_mode */
-    uint32_t nundo;
+    uint32_t nsaved;     /* pages saved in this window */
     bench_page_set_t reads, writes;  /* pages read (or executed) and written in this window */
+    bench_page_set_t writable;       /* pages the TLB may hold with write access (see above) */
     const struct bench_spec *peer;   /* follower: the leader's record, checked at every access */
     uc_context *ctx;                 /* registers at the window's start */
     struct bench_core_hook_state saved;  /* the hook's state at the window's start */
-    bench_undo_t undo[BENCH_UNDO_MAX];
+    uint8_t *saved_host[BENCH_UNDO_PAGES];  /* each page as it was before the window wrote it */
+    uint8_t saved_page[BENCH_UNDO_PAGES][BENCH_PAGE_SIZE];
 };
 
 static inline int has_page(const bench_page_set_t *set, uint32_t page)
@@ -357,19 +366,15 @@ static inline void spec_access(uc_engine *uc, bench_core_state_t *st, struct ben
         st->stop_next = 1;  /* too much to check against: end the window */
 }
 
-/* A window's store: keep the old bytes so the window can be undone. */
-static inline void spec_store(bench_core_state_t *st, struct bench_spec *sp, uint64_t addr, int size)
+/* A window's first write to a RAM page: keep the page so the window can be undone. */
+static inline void spec_save_page(bench_core_state_t *st, struct bench_spec *sp, uint8_t *host)
 {
-    uint8_t *host = (uint8_t *)peek(st, addr, (uint64_t)size);
-    if (!host || size > 8)
-        return;  /* not RAM: a device access, which stops the window before it takes effect */
-    bench_undo_t *u = &sp->undo[sp->nundo++];
-    u->host = host;
-    u->size = (uint32_t)size;
-    for (int i = 0; i < size; i++)
-        u->old[i] = host[i];
-    if (sp->nundo >= BENCH_UNDO_MAX - BENCH_UNDO_HEADROOM)
-        st->stop_next = 1;  /* end the window before the log fills up */
+    if (sp->nsaved >= BENCH_UNDO_PAGES)
+        return;  /* cannot happen: the window ends before the store fills up (below) */
+    sp->saved_host[sp->nsaved] = host;
+    memcpy(sp->saved_page[sp->nsaved], host, BENCH_PAGE_SIZE);
+    if (++sp->nsaved >= BENCH_UNDO_PAGES - BENCH_UNDO_HEADROOM)
+        st->stop_next = 1;  /* end the window before the store fills up */
 }
 
 void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
@@ -420,9 +425,9 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 }
 
 /*
- * Unicorn stores the IT state into the CPU when an instruction inside an IT block
- * stores to memory with a write hook installed, and nothing clears it when the
- * block ends: the next translated block is then looked up as if it were still in
+ * Unicorn stores the IT state into the CPU when it restores the CPU state in the middle
+ * of an IT block (it does for every memory access a memory hook reports, and for every
+ * TLB fill), and nothing clears it when the block ends: the next translated block is then looked up as if it were still in
  * the IT block, and its first instructions are skipped as condition-failed
  * (measured: a long run on the precise instance diverged from the fast one in
  * memset's tail). The hooks clear it once the block's last instruction runs.
@@ -500,8 +505,9 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 }
 
 /*
- * Precise instance, after a data access: Unicorn syncs the IT state into the CPU for
- * an access inside an IT block when a memory hook is installed (see clear_it_state).
+ * Precise instance, at a data access: Unicorn restores the CPU state from the translated
+ * block when it fills the TLB, which stores the IT state into the CPU for an access inside
+ * an IT block (see clear_it_state).
  */
 static inline void it_after_access(uc_engine *uc, bench_core_state_t *st)
 {
@@ -521,29 +527,52 @@ static inline void it_after_access(uc_engine *uc, bench_core_state_t *st)
     }
 }
 
-/* Precise instance: remember which pages it writes (the fast instance may hold code there). */
-void bench_hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user)
+/*
+ * Precise instance: Unicorn asks where a page is (UC_TLB_VIRTUAL). The bench maps guest
+ * addresses one to one; what matters is what the fill tells (see struct bench_spec).
+ */
+bool bench_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *result, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
-    (void)type; (void)value;
-    if (st->spec && st->spec->mode) {
-        spec_store(st, st->spec, addr, size);
-        spec_access(uc, st, st->spec, addr, (uint64_t)size, 1);
+    struct bench_spec *sp = st->spec;
+    uint32_t page = (uint32_t)(vaddr >> BENCH_PAGE_BITS);
+    uint64_t base = (uint64_t)page << BENCH_PAGE_BITS;
+    uint8_t *host = (uint8_t *)peek(st, base, BENCH_PAGE_SIZE);  /* NULL: a device or unmapped */
+    result->paddr = base;
+    if (type == UC_MEM_WRITE) {
+        if (host) {
+            if (sp->mode) {
+                if (!has_page(&sp->writes, page))
+                    spec_save_page(st, sp, host);
+                spec_access(uc, st, sp, base, 1, 1);
+            }
+            note_page(&st->written, page);
+        }
+        note_page(&sp->writable, page);
+        result->perms = UC_PROT_ALL;
+        it_after_access(uc, st);
+        return true;
     }
-    note_page(&st->written, (uint32_t)(addr >> BENCH_PAGE_BITS));
-    if (((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS) != (addr >> BENCH_PAGE_BITS))
-        note_page(&st->written, (uint32_t)((addr + (uint64_t)size - 1) >> BENCH_PAGE_BITS));
-    it_after_access(uc, st);
+    if (type == UC_MEM_READ) {
+        if (host && sp->mode)
+            spec_access(uc, st, sp, base, 1, 0);
+        it_after_access(uc, st);
+    }
+    result->perms = (uc_prot)(UC_PROT_READ | UC_PROT_EXEC | (has_page(&sp->writable, page) ? UC_PROT_WRITE : 0));
+    return true;
 }
 
-/* Precise instance: the pages a core reads during a lockstep window. */
-void bench_hook_read(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user)
+/* Forget what the precise instance's TLB holds, so that every page's next access is seen again. */
+static void tlb_forget(uc_engine *uc, struct bench_spec *sp)
 {
-    bench_core_state_t *st = (bench_core_state_t *)user;
-    (void)type; (void)value;
-    if (st->spec && st->spec->mode)
-        spec_access(uc, st, st->spec, addr, (uint64_t)size, 0);
-    it_after_access(uc, st);
+    uc_ctl_flush_tlb(uc);
+    pages_forget(&sp->writable);
+}
+
+/* The core comes to its precise instance: what it writes from now on is seen (bench_drop_written). */
+void bench_precise_enter(uc_engine *precise, bench_core_state_t *st)
+{
+    tlb_forget(precise, st->spec);
 }
 
 static uint64_t page_hash(bench_core_state_t *st, uint32_t page)
@@ -629,9 +658,6 @@ uint32_t bench_insn_size(bench_core_state_t *st, uint64_t addr)
  * a window diverged, which is a bug), NEEDS_ENGINE_BEFORE_RUN + index if it needs it
  * before running, or -1 once the cores reached `horizon`.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #define BENCH_MAX_CORES 8
 #define BENCH_NEEDS_ENGINE_BEFORE_RUN 100  /* returned + core index: nothing ran */
 #define BENCH_DIVERGED (-1)
@@ -775,6 +801,7 @@ static struct bench_spec *spec_of(uc_engine *uc, bench_core_state_t *st)
         }
         bench_pages_clear(&sp->reads);
         bench_pages_clear(&sp->writes);
+        bench_pages_clear(&sp->writable);
         st->spec = sp;
     }
     return st->spec;
@@ -786,7 +813,8 @@ static void spec_begin(uc_engine *uc, bench_core_state_t *st, uint32_t mode, con
     uc_context_save(uc, sp->ctx);
 #define SPEC_SAVE(field) sp->saved.field = st->field;
     SPEC_SAVED(SPEC_SAVE)
-    sp->nundo = 0;
+    sp->nsaved = 0;
+    tlb_forget(uc, sp);  /* every page's first access in the window is seen */
     pages_forget(&sp->reads);
     pages_forget(&sp->writes);
     sp->peer = peer;
@@ -797,8 +825,8 @@ static void spec_begin(uc_engine *uc, bench_core_state_t *st, uint32_t mode, con
 static void spec_undo(uc_engine *uc, bench_core_state_t *st, uint64_t *pc, uint64_t start_pc)
 {
     struct bench_spec *sp = st->spec;
-    for (uint32_t i = sp->nundo; i-- > 0;)
-        memcpy(sp->undo[i].host, sp->undo[i].old, sp->undo[i].size);
+    for (uint32_t i = sp->nsaved; i-- > 0;)
+        memcpy(sp->saved_host[i], sp->saved_page[i], BENCH_PAGE_SIZE);
     /* Code it translated from what it wrote is stale now: Unicorn did not see the undo. */
     for (uint32_t i = 0; i < sp->writes.n; i++)
         if (has_page(&sp->reads, sp->writes.pages[i])) {
@@ -908,15 +936,18 @@ int bench_lockstep(bench_lockstep_t *ls)
     }
 }
 
-/* Install the block hook (precise == 0) or the instruction hook on `uc`; returns the uc_err. */
+/* Install the block hook (precise == 0), or the instruction hook and the TLB fill hook on `uc`;
+ * returns the uc_err. */
 int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int precise)
 {
     st->emu_stop = uc_emu_stop;
     if (precise) {
-        uc_hook write_handle, read_handle;
-        uc_err err = uc_hook_add(uc, &write_handle, UC_HOOK_MEM_WRITE, (void *)bench_hook_write, st, 1, 0);
+        uc_hook fill_handle;
+        if (!spec_of(uc, st))
+            return UC_ERR_NOMEM;
+        uc_err err = uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
         if (err == UC_ERR_OK)
-            err = uc_hook_add(uc, &read_handle, UC_HOOK_MEM_READ, (void *)bench_hook_read, st, 1, 0);
+            err = uc_hook_add(uc, &fill_handle, UC_HOOK_TLB_FILL, (void *)bench_tlb_fill, st, 1, 0);
         if (err != UC_ERR_OK)
             return err;
         return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0);
