@@ -215,6 +215,13 @@ class CortexM:
                     machine.running = previous
                     if not exempt:
                         self._after_live_access()
+            st = self.state
+            if st.at_site:  # a known device-access site on the fast instance: live, at its exact cycle
+                end, st.count = st.count, st.site_count + 1  # the cycle a replay would show
+                try:
+                    return read(offset, size)
+                finally:
+                    st.count = end
             self._mmio_aborted = True
             uc.emu_stop()
             return 0
@@ -227,6 +234,14 @@ class CortexM:
                 finally:
                     machine.running = previous
                     self._after_live_access()
+                return
+            st = self.state
+            if st.at_site:
+                end, st.count = st.count, st.site_count + 1
+                try:
+                    write(offset, size, value)
+                finally:
+                    st.count = end
                 return
             self._mmio_aborted = True
             uc.emu_stop()
@@ -255,9 +270,17 @@ class CortexM:
         return struct.unpack("<I", self.uc.mem_read(address, 4))[0]
 
     def flush_code_cache(self) -> None:
-        """Another core wrote code this core may run (facts: trap 10)."""
+        """Another core wrote code this core may run (facts: trap 10); what it knew of that code goes too."""
         for uc in self._instances:
             uc.ctl_flush_tb()
+        self._lib.bench_forget_sites(self._fast._uch, ctypes.byref(self.state))
+        self._learn_probe_sites()
+
+    def _learn_probe_sites(self) -> None:
+        """Probes inside a block are recorded by a hook of their own (bench_hook_site), not by a split."""
+        st = self.state
+        for i in range(st.nprobes):
+            self._lib.bench_learn_site(self._fast._uch, ctypes.byref(st), st.probe_pc[i])
 
     # ------------------------------------------------------------------- time
     @property
@@ -342,6 +365,7 @@ class CortexM:
             st.probe_pc[i] = address & ~1
         st.nprobes = len(addresses)
         self.reset_probe_hits()
+        self._learn_probe_sites()
 
     def set_breakpoints(self, addresses: list[int]) -> None:
         """Debugger breakpoints: the core stops *before* each listed instruction (at_breakpoint).
@@ -476,6 +500,7 @@ class CortexM:
         self._unmapped = None
         self._mmio_aborted = False
         self.state.reason = native.STOP_NONE
+        self.state.at_site = 0
 
     def finish_native_run(self, start: int, err: int) -> None:
         """bench_lockstep stopped this core after an emu_start from `start`: handle why."""
@@ -501,6 +526,9 @@ class CortexM:
             pc = self.reg(A.UC_ARM_REG_PC)
             self._recount(pc, faulted=False)
             self.pc = pc
+            if not self.precise and not self.reg(A.UC_ARM_REG_XPSR) & 0x0600FC00:
+                # Outside an IT block: next time its access takes effect in place (bench_hook_site).
+                self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), pc)
             self._replay(pc)
             return
         if self._intno is not None:
@@ -518,6 +546,8 @@ class CortexM:
         if reason == native.STOP_SPLIT:
             self._emulate(st.stop_pc, st.split_addr)
         elif reason == native.STOP_HINT:
+            if not self.precise:  # inside a block next time, its own hook stops there (no split)
+                self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), self.pc)
             self._hint(st.hint, st.insn_size)
         elif reason == native.STOP_BREAK:
             self.at_breakpoint = self.pc

@@ -91,6 +91,9 @@ class CoreState(ctypes.Structure):
         ("it_dirty", ctypes.c_uint32),
         ("mmio_live", ctypes.c_uint32),
         ("spec", ctypes.c_void_p),
+        ("at_site", ctypes.c_uint32),
+        ("site_count", ctypes.c_uint64),
+        ("sites", ctypes.c_void_p),
     ]
 
 
@@ -190,6 +193,9 @@ def library() -> ctypes.CDLL:
     lib.bench_exec_changed.argtypes = [ctypes.POINTER(CoreState)]
     lib.bench_exec_changed.restype = ctypes.c_int
     lib.bench_drop_written.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
+    lib.bench_learn_site.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState), ctypes.c_uint64]
+    lib.bench_learn_site.restype = ctypes.c_int
+    lib.bench_forget_sites.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
     lib.bench_precise_enter.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
     lib.bench_copy_registers.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
     lib.bench_lockstep.argtypes = [ctypes.POINTER(Lockstep)]

@@ -107,6 +107,11 @@ typedef struct {
     uint32_t it_dirty;  /* Unicorn stored an IT state in the CPU during the current IT block */
     uint32_t mmio_live;  /* lockstep: device accesses take effect now (not ahead of another core) */
     struct bench_spec *spec;  /* lockstep windows (see bench_lockstep); allocated on first use */
+    /* Device-access sites (see bench_hook_site): the fast instance is at one, which started
+     * at cycle site_count, and its access may take effect now. */
+    uint32_t at_site;
+    uint64_t site_count;
+    struct bench_sites *sites;
 } bench_core_state_t;
 
 /* Index of the probe at `addr`, or -1. */
@@ -377,10 +382,30 @@ static inline void spec_save_page(bench_core_state_t *st, struct bench_spec *sp,
         st->stop_next = 1;  /* end the window before the store fills up */
 }
 
+#define BENCH_MAX_SITES 256
+#define BENCH_SITE_SLOTS 1024
+struct bench_sites {
+    uint32_t n;
+    uint32_t slots[BENCH_SITE_SLOTS];  /* open addressing: site address + 1, 0 = free */
+    uc_hook hooks[BENCH_MAX_SITES];
+};
+
+static inline int is_site(const struct bench_sites *s, uint64_t addr)
+{
+    uint32_t h = (uint32_t)((addr >> 1) * 2654435761u) & (BENCH_SITE_SLOTS - 1);
+    while (s->slots[h]) {
+        if (s->slots[h] == (uint32_t)addr + 1)
+            return 1;
+        h = (h + 1) & (BENCH_SITE_SLOTS - 1);
+    }
+    return 0;
+}
+
 void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
 
+    st->at_site = 0;
     if (stop_requested(uc, st, addr))
         return;
     const uint8_t *p = code_at(uc, st, addr, size, st->count >= st->soft_limit);
@@ -395,7 +420,9 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
             break;
         uint32_t kind = classify(p + off, isz);
         int probe_inside = off && st->nprobes && probe_at(st, addr + off) >= 0;
-        if (n == allowed || (kind != K_PLAIN && kind != K_UNMASK) || probe_inside) {
+        /* A site's hook stops at a hint and records a probe inside the block (bench_hook_site). */
+        int hooked = off && st->sites && is_site(st->sites, addr + off);
+        if (n == allowed || (((kind != K_PLAIN && kind != K_UNMASK) || probe_inside) && !hooked)) {
             if (n == 0 && !probe_inside) {
                 if (allowed == 0) {
                     stop(uc, st, STOP_LIMIT, addr);
@@ -422,6 +449,105 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     st->count += n;
     if (last == K_UNMASK && st->irq_hint)
         st->stop_next = st->take_now = 1;
+}
+
+/*
+ * Sites, on the fast instance: instructions with a hook of their own, so that a block that
+ * holds one needs no split. A hint or a probe inside a block would otherwise cost two
+ * emulation starts and retranslated blocks (the block hook splits the block there); the
+ * engine makes them sites when it sets probes or first meets a hint, and the site's hook
+ * stops before a hint or records the probe hit at the instruction's cycle.
+ *
+ * Device-access sites. A device access must take effect at its exact
+ * cycle, and what it causes (an interrupt, an event for another core) right after its
+ * instruction. The fast instance counts per block, so the engine aborts such an access
+ * and replays its instruction alone, which costs an emulation start and retranslating the
+ * blocks around it (~50 us). After the first abort at an instruction outside an IT block,
+ * the engine makes it a site: an instruction hook on it and on the instruction after it.
+ * At the site the hook computes the cycle the instruction starts at (the access then
+ * takes effect at once, at that cycle); at the instruction after, it stops the core there
+ * if the access asked for it (stop_next) or lowered its limit. An instruction outside an
+ * IT block always runs, so the instruction after it (or the next block) clears the site.
+ * Sites are facts about code: the engine forgets them when the core's code may change.
+ */
+void bench_hook_site(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    bench_core_state_t *st = (bench_core_state_t *)user;
+    (void)size;
+    uint64_t at = st->block_base + count_range(st, st->block_addr, addr);  /* this instruction starts at */
+    st->at_site = 0;
+    if (addr != st->block_addr) {  /* (the block hook handles a block's first instruction) */
+        if (st->stop_next || at >= st->limit) {  /* the access before asked to stop here */
+            st->count = at;
+            uint32_t reason = st->stop_next ? STOP_REQUEST : STOP_LIMIT;
+            st->stop_next = 0;
+            stop(uc, st, reason, addr);
+            return;
+        }
+        const uint8_t *p = peek(st, addr, 4);
+        uint32_t kind = p ? classify(p, insn_size((uint16_t)(p[0] | (p[1] << 8)))) : K_PLAIN;
+        if (kind != K_PLAIN && kind != K_UNMASK) {  /* a hint: the engine gives it its meaning here */
+            st->count = at;
+            st->hint = kind;
+            st->insn_size = insn_size((uint16_t)(p[0] | (p[1] << 8)));
+            stop(uc, st, STOP_HINT, addr);
+            return;
+        }
+        if (st->nprobes) {
+            uint64_t counted = st->count;
+            st->count = at;  /* a probe hit or a breakpoint at this instruction's cycle */
+            if (probe_or_break(uc, st, addr))
+                return;
+            st->count = counted;
+        }
+    }
+    if (is_site(st->sites, addr)) {
+        st->at_site = 1;
+        st->site_count = at;
+    }
+}
+
+/* Make the instruction at `pc` a site of the fast instance `uc`: 1 if it is one. */
+int bench_learn_site(uc_engine *uc, bench_core_state_t *st, uint64_t pc)
+{
+    struct bench_sites *s = st->sites;
+    if (!s && !(s = st->sites = calloc(1, sizeof *s)))
+        return 0;
+    if (is_site(s, pc))
+        return 1;
+    const uint8_t *p = peek(st, pc, 2);
+    if (!p || s->n >= BENCH_MAX_SITES)
+        return 0;
+    /* Not where an IT block may cover it (a condition-failed instruction gets no hook call):
+     * no IT opcode in the 14 bytes before it, which an IT block of four 32-bit
+     * instructions spans (a halfword that only looks like one makes it no site: safe). */
+    for (uint64_t back = 2; back <= 14 && back <= pc; back += 2) {
+        const uint8_t *q = peek(st, pc - back, 2);
+        if (q && q[1] == 0xBF && (q[0] & 0x0F))
+            return 0;
+    }
+    uint64_t next = pc + insn_size((uint16_t)(p[0] | (p[1] << 8)));
+    if (uc_hook_add(uc, &s->hooks[s->n], UC_HOOK_CODE, (void *)bench_hook_site, st, pc, next) != UC_ERR_OK)
+        return 0;
+    s->n++;
+    uint32_t h = (uint32_t)((pc >> 1) * 2654435761u) & (BENCH_SITE_SLOTS - 1);
+    while (s->slots[h])
+        h = (h + 1) & (BENCH_SITE_SLOTS - 1);
+    s->slots[h] = (uint32_t)pc + 1;
+    uc_ctl_remove_cache(uc, pc, next + 1);  /* code translated before has no hook there */
+    return 1;
+}
+
+/* The core's code may have changed: forget its sites. */
+void bench_forget_sites(uc_engine *uc, bench_core_state_t *st)
+{
+    struct bench_sites *s = st->sites;
+    if (!s)
+        return;
+    for (uint32_t i = 0; i < s->n; i++)
+        uc_hook_del(uc, s->hooks[i]);
+    memset(s, 0, sizeof *s);
+    st->at_site = 0;
 }
 
 /*
