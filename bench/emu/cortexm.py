@@ -176,6 +176,7 @@ class CortexM:
         perms = 7 if writable else 5  # UC_PROT_READ|WRITE|EXEC or READ|EXEC
         for uc in self._instances:
             uc.mem_map_ptr(base, size, perms, host)
+            native.library().bench_flush_tlb(uc._uch)  # the TLB (UC_TLB_VIRTUAL) may hold what was there
         n = self.state.nregions
         if n >= native.MAX_REGIONS:
             raise BenchError(f"{self.name}: too many memory regions")
@@ -185,6 +186,7 @@ class CortexM:
     def unmap_ram(self, base: int, size: int) -> None:
         for uc in self._instances:
             uc.mem_unmap(base, size)
+            native.library().bench_flush_tlb(uc._uch)
         kept = [(r.base, r.size, r.host) for r in self.state.regions[: self.state.nregions] if r.base != base]
         for i, (b, s, h) in enumerate(kept):
             self.state.regions[i].base, self.state.regions[i].size, self.state.regions[i].host = b, s, h

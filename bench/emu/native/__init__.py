@@ -196,6 +196,7 @@ def library() -> ctypes.CDLL:
     lib.bench_learn_site.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState), ctypes.c_uint64]
     lib.bench_learn_site.restype = ctypes.c_int
     lib.bench_forget_sites.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
+    lib.bench_flush_tlb.argtypes = [ctypes.c_void_p]
     lib.bench_precise_enter.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
     lib.bench_copy_registers.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
     lib.bench_lockstep.argtypes = [ctypes.POINTER(Lockstep)]
