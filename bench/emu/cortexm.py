@@ -162,6 +162,10 @@ class CortexM:
         self._hook_handles.append(handle)
         self._regs_of[uc] = Registers(uc)
         uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        # Exits instead of `until`: emu_start invalidates the code at `until` on every call, ~3 us
+        # (facts: speed traps); an exit is set only for the rare run that must end at an address.
+        uc.ctl_exits_enabled(True)
+        uc.ctl_set_exits([UNTIL_NEVER])
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
                     self._on_unmapped)
         return uc
@@ -562,14 +566,19 @@ class CortexM:
         """emu_start with the bookkeeping reset; False if it ended in an error (already handled)."""
         self.prepare_native_run()
         self._emulating = True
+        uc = self.uc
+        if stop_at != UNTIL_NEVER:
+            uc.ctl_set_exits([stop_at])
         try:
-            self.uc.emu_start(start | 1, stop_at)
+            uc.emu_start(start | 1, 0)
         except UcError as exc:
             self._emulating = False
             self._on_emu_error(exc)
             return False
         finally:
             self._emulating = False
+            if stop_at != UNTIL_NEVER:
+                uc.ctl_set_exits([UNTIL_NEVER])
         return True
 
     def _replay(self, pc: int) -> None:
