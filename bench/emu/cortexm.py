@@ -206,7 +206,9 @@ class CortexM:
         state to the instruction's start when a callback stops it) and the engine replays that
         one instruction with the access live: the device then runs at the exact cycle, and
         whatever it triggers (an interrupt, an event for another core) takes effect right
-        after the instruction, not at the end of its translated block. `exact(offset,
+        after the instruction, not at the end of its translated block. On the fast instance
+        the instruction then becomes a site (bench_hook_site): its own hook gives its exact
+        cycle, so later accesses take effect in place, without the replay. `exact(offset,
         is_write)` may exempt accesses whose timing cannot matter (Peripheral.exact).
         """
         machine = self.machine

@@ -14,10 +14,11 @@
  *   - counts them (`count`, the core's virtual time) when the whole block may run;
  *   - stops before the block once `soft_limit` is reached (the scheduler's
  *     quantum: where a lone core pauses changes nothing, so no exact split);
- *   - if the block holds a hint (SEV, WFE, WFI, YIELD) or would run past
- *     `limit`, stops before it and asks the engine to run only the first part:
- *     reason SPLIT with `split_addr`, which the engine passes as emu_start's
- *     `until` (Unicorn then translates a block that ends there);
+ *   - if the block holds a hint (SEV, WFE, WFI, YIELD) or a probe that is not a
+ *     site (see bench_hook_site), or would run past `limit`, stops before it and
+ *     asks the engine to run only the first part: reason SPLIT with `split_addr`,
+ *     which the engine makes the run's exit (Unicorn then translates a block that
+ *     ends there);
  *   - stops before a hint at the start of a block (reason HINT) so the engine
  *     gives it its architectural meaning at an exact cycle;
  *   - after a block ending in CPSIE or MSR PRIMASK/BASEPRI/FAULTMASK (QEMU
