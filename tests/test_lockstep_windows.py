@@ -66,3 +66,24 @@ def test_campaign_under_background_load_in_windows_equals_the_reference(tmp_path
     assert results[True]["mismatches"] == 0
     assert results[True]["histograms"] == results[False]["histograms"]
     assert results[True]["digest"] == results[False]["digest"]
+
+
+def test_sites_give_the_replays_result(linux, linux_booted):
+    """Device accesses, hints and probes inside blocks take effect in place at their sites
+    (bench_hook_site); the trace must be the one of aborting and replaying each access and
+    splitting each block (AMP_BENCH_SITES=off), cycle for cycle."""
+    machine = linux.session.machine
+    _, snapshot = linux_booted
+    digests, learned = {}, {}
+    for use_sites in (False, True):
+        for core in machine.cores:
+            core.use_sites = use_sites
+            core.sites_learned = 0
+        linux.restore(snapshot)  # forgets the sites the cores knew
+        result: dict = {}
+        echo(linux, result, sizes=[1, 496], count=3)
+        assert result["passed"] and result["mismatches"] == 0, result
+        digests[use_sites] = machine.trace.digest
+        learned[use_sites] = sum(core.sites_learned for core in machine.cores)
+    assert learned[False] == 0 and learned[True] > 5
+    assert digests[True] == digests[False]

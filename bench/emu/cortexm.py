@@ -19,6 +19,7 @@ the machine gives it.
 from __future__ import annotations
 
 import ctypes
+import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,6 +152,10 @@ class CortexM:
         self.on_probe: Callable[[CortexM, int, int], None] | None = None
         self.resumed_sp = 0  # the stack pointer the last exception return resumed with
         self.at_breakpoint: int | None = None  # stopped before a debugger breakpoint at this address
+        # Sites (bench_hook_site) give the replay's exact result without it; "off" keeps every
+        # device access aborted and replayed and every block split, to check them against.
+        self.use_sites = os.environ.get("AMP_BENCH_SITES", "on") != "off"
+        self.sites_learned = 0
 
     def _new_unicorn(self, precise: bool) -> Uc:
         uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
@@ -287,8 +292,8 @@ class CortexM:
     def _learn_probe_sites(self) -> None:
         """Probes inside a block are recorded by a hook of their own (bench_hook_site), not by a split."""
         st = self.state
-        for i in range(st.nprobes):
-            self._lib.bench_learn_site(self._fast._uch, ctypes.byref(st), st.probe_pc[i])
+        for i in range(st.nprobes if self.use_sites else 0):
+            self.sites_learned += self._lib.bench_learn_site(self._fast._uch, ctypes.byref(st), st.probe_pc[i])
 
     # ------------------------------------------------------------------- time
     @property
@@ -534,9 +539,9 @@ class CortexM:
             pc = self.reg(A.UC_ARM_REG_PC)
             self._recount(pc, faulted=False)
             self.pc = pc
-            if not self.precise and not self.reg(A.UC_ARM_REG_XPSR) & 0x0600FC00:
+            if self.use_sites and not self.precise and not self.reg(A.UC_ARM_REG_XPSR) & 0x0600FC00:
                 # Outside an IT block: next time its access takes effect in place (bench_hook_site).
-                self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), pc)
+                self.sites_learned += self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), pc)
             self._replay(pc)
             return
         if self._intno is not None:
@@ -554,8 +559,8 @@ class CortexM:
         if reason == native.STOP_SPLIT:
             self._emulate(st.stop_pc, st.split_addr)
         elif reason == native.STOP_HINT:
-            if not self.precise:  # inside a block next time, its own hook stops there (no split)
-                self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), self.pc)
+            if self.use_sites and not self.precise:  # inside a block next time, its own hook stops there
+                self.sites_learned += self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), self.pc)
             self._hint(st.hint, st.insn_size)
         elif reason == native.STOP_BREAK:
             self.at_breakpoint = self.pc

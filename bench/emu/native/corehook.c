@@ -508,14 +508,14 @@ void bench_hook_site(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     }
 }
 
-/* Make the instruction at `pc` a site of the fast instance `uc`: 1 if it is one. */
+/* Make the instruction at `pc` a site of the fast instance `uc`: 1 if it became one now. */
 int bench_learn_site(uc_engine *uc, bench_core_state_t *st, uint64_t pc)
 {
     struct bench_sites *s = st->sites;
     if (!s && !(s = st->sites = calloc(1, sizeof *s)))
         return 0;
     if (is_site(s, pc))
-        return 1;
+        return 0;
     const uint8_t *p = peek(st, pc, 2);
     if (!p || s->n >= BENCH_MAX_SITES)
         return 0;
