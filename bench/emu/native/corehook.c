@@ -415,15 +415,18 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     uint64_t allowed = st->limit > st->count ? st->limit - st->count : 0;
     uint64_t n = 0;
     uint32_t off = 0, last = K_PLAIN;
+    int probes_inside = 0;  /* is any probe past the block's first instruction? (most blocks: no) */
+    for (uint32_t i = 0; i < st->nprobes; i++)
+        probes_inside |= st->probe_pc[i] > addr && st->probe_pc[i] < addr + size;
     while (off < size) {
         uint32_t isz = insn_size((uint16_t)(p[off] | (p[off + 1] << 8)));
         if (off + isz > size)
             break;
         uint32_t kind = classify(p + off, isz);
-        int probe_inside = off && st->nprobes && probe_at(st, addr + off) >= 0;
+        int probe_inside = probes_inside && off && probe_at(st, addr + off) >= 0;
         /* A site's hook stops at a hint and records a probe inside the block (bench_hook_site). */
-        int hooked = off && st->sites && is_site(st->sites, addr + off);
-        if (n == allowed || (((kind != K_PLAIN && kind != K_UNMASK) || probe_inside) && !hooked)) {
+        int special = (kind != K_PLAIN && kind != K_UNMASK) || probe_inside;
+        if (n == allowed || (special && !(off && st->sites && is_site(st->sites, addr + off)))) {
             if (n == 0 && !probe_inside) {
                 if (allowed == 0) {
                     stop(uc, st, STOP_LIMIT, addr);
