@@ -1096,33 +1096,28 @@ int bench_lockstep(bench_lockstep_t *ls)
     }
 }
 
-/* Install the block hook (precise == 0), or the instruction hook and the TLB fill hook on `uc`;
- * returns the uc_err. */
+/*
+ * Install the native hooks on `uc`: the block hook on a fast instance (precise == 0), the
+ * instruction hook on a precise one; returns the uc_err. Both instances run with
+ * UC_TLB_VIRTUAL (guest address = physical, every permission) and a fill hook: with Unicorn's
+ * own TLB, an M-profile core stores through the slow path every time (measured: a store loop
+ * runs at 44 MIPS instead of 506). The engine does not model an MPU, and Unicorn's never saw
+ * the guest's MPU registers (the SCS is the engine's).
+ */
 int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int precise)
 {
-    st->emu_stop = uc_emu_stop;
-    if (precise) {
-        uc_hook fill_handle;
-        if (!spec_of(uc, st))
-            return UC_ERR_NOMEM;
-        uc_err err = uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
-        if (err == UC_ERR_OK)
-            err = uc_hook_add(uc, &fill_handle, UC_HOOK_TLB_FILL, (void *)bench_tlb_fill, st, 1, 0);
-        if (err != UC_ERR_OK)
-            return err;
-        return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0);
-    }
-    /* UC_TLB_VIRTUAL (guest address = physical, every permission) also on the fast instance:
-     * with Unicorn's own TLB, an M-profile core stores through the slow path every time
-     * (measured: a store loop runs at 44 MIPS instead of 506). The engine does not model an
-     * MPU, and Unicorn's never saw the guest's MPU registers (the SCS is the engine's). */
     uc_hook fill_handle;
+    st->emu_stop = uc_emu_stop;
+    if (precise && !spec_of(uc, st))
+        return UC_ERR_NOMEM;
     uc_err err = uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
     if (err == UC_ERR_OK)
-        err = uc_hook_add(uc, &fill_handle, UC_HOOK_TLB_FILL, (void *)bench_tlb_fill_fast, st, 1, 0);
+        err = uc_hook_add(uc, &fill_handle, UC_HOOK_TLB_FILL,
+                          precise ? (void *)bench_tlb_fill : (void *)bench_tlb_fill_fast, st, 1, 0);
     if (err != UC_ERR_OK)
         return err;
-    return uc_hook_add(uc, handle, UC_HOOK_BLOCK, (void *)bench_hook_block, st, 1, 0);
+    return precise ? uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0)
+                   : uc_hook_add(uc, handle, UC_HOOK_BLOCK, (void *)bench_hook_block, st, 1, 0);
 }
 
 /*
