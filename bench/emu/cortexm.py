@@ -23,7 +23,7 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from unicorn import (
     UC_ARCH_ARM,
@@ -63,6 +63,8 @@ MODELS = {"cortex-m4": A.UC_CPU_ARM_CORTEX_M4, "cortex-m0": A.UC_CPU_ARM_CORTEX_
 EXC_RETURN_HANDLER, EXC_RETURN_THREAD_MSP, EXC_RETURN_THREAD_PSP = 0xFFFFFFF1, 0xFFFFFFF9, 0xFFFFFFFD
 UNTIL_NEVER = 0xFFFFFFFF  # an odd address: Thumb code never has its PC there
 STUCK_LIMIT = 10_000  # emu_starts at the same cycle and PC before the engine reports itself stuck
+
+_T = TypeVar("_T")
 
 # Why a core stopped running (returned by CortexM.run).
 RAN_TO_LIMIT, SLEEPING, HALTED, BREAKPOINT, YIELDED = "limit", "sleeping", "halted", "breakpoint", "yielded"
@@ -228,13 +230,8 @@ class CortexM:
                     machine.running = previous
                     if not exempt:
                         self._after_live_access()
-            st = self.state
-            if st.at_site:  # a known device-access site on the fast instance: live, at its exact cycle
-                end, st.count = st.count, st.site_count + 1  # the cycle a replay would show
-                try:
-                    return read(offset, size)
-                finally:
-                    st.count = end
+            if self.state.at_site:  # a known device-access site on the fast instance
+                return self._at_site(lambda: read(offset, size))
             self._mmio_aborted = True
             uc.emu_stop()
             return 0
@@ -248,19 +245,24 @@ class CortexM:
                     machine.running = previous
                     self._after_live_access()
                 return
-            st = self.state
-            if st.at_site:
-                end, st.count = st.count, st.site_count + 1
-                try:
-                    write(offset, size, value)
-                finally:
-                    st.count = end
+            if self.state.at_site:
+                self._at_site(lambda: write(offset, size, value))
                 return
             self._mmio_aborted = True
             uc.emu_stop()
 
         for uc in self._instances:
             uc.mmio_map(base, size, on_read, None, on_write, None)
+
+    def _at_site(self, access: Callable[[], _T]) -> _T:
+        """A device access at a site (bench_hook_site) takes effect now, at the cycle a replay of
+        its instruction would show: the hook counted the whole block, the site knows its start."""
+        st = self.state
+        end, st.count = st.count, st.site_count + 1
+        try:
+            return access()
+        finally:
+            st.count = end
 
     def _access_is_live(self) -> bool:
         """Whether a device access takes effect now, or is aborted and replayed at its exact cycle.
