@@ -187,7 +187,7 @@ class CortexM:
         perms = 7 if writable else 5  # UC_PROT_READ|WRITE|EXEC or READ|EXEC
         for uc in self._instances:
             uc.mem_map_ptr(base, size, perms, host)
-            native.library().bench_flush_tlb(uc._uch)  # the TLB (UC_TLB_VIRTUAL) may hold what was there
+            self._lib.bench_flush_tlb(uc._uch)  # the TLB (UC_TLB_VIRTUAL) may hold what was there
         n = self.state.nregions
         if n >= native.MAX_REGIONS:
             raise BenchError(f"{self.name}: too many memory regions")
@@ -197,7 +197,7 @@ class CortexM:
     def unmap_ram(self, base: int, size: int) -> None:
         for uc in self._instances:
             uc.mem_unmap(base, size)
-            native.library().bench_flush_tlb(uc._uch)
+            self._lib.bench_flush_tlb(uc._uch)
         kept = [(r.base, r.size, r.host) for r in self.state.regions[: self.state.nregions] if r.base != base]
         for i, (b, s, h) in enumerate(kept):
             self.state.regions[i].base, self.state.regions[i].size, self.state.regions[i].host = b, s, h
@@ -541,8 +541,8 @@ class CortexM:
             pc = self.reg(A.UC_ARM_REG_PC)
             self._recount(pc, faulted=False)
             self.pc = pc
-            if self.use_sites and not self.precise and not self.reg(A.UC_ARM_REG_XPSR) & 0x0600FC00:
-                # Outside an IT block: next time its access takes effect in place (bench_hook_site).
+            if self.use_sites and not self.precise:
+                # Next time its access takes effect in place (bench_hook_site; never inside an IT block).
                 self.sites_learned += self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), pc)
             self._replay(pc)
             return
@@ -603,7 +603,7 @@ class CortexM:
         stop_after_block, st.stop_next = st.stop_next, 0
         try:
             # The precise hook stops exactly at the limit; on the fast instance Unicorn must end
-            # a block there (`until`, which costs retranslating the blocks around it).
+            # a block there (an exit, which costs retranslating the blocks around it).
             self._emulate(pc, UNTIL_NEVER if self.precise else pc + self._lib.bench_insn_size(ctypes.byref(st), pc))
         finally:
             self._replaying = False

@@ -383,23 +383,16 @@ static inline void spec_save_page(bench_core_state_t *st, struct bench_spec *sp,
         st->stop_next = 1;  /* end the window before the store fills up */
 }
 
-#define BENCH_MAX_SITES 256
-#define BENCH_SITE_SLOTS 1024
+#define BENCH_MAX_SITES 256  /* well below BENCH_MAX_PAGES: the set never overflows */
 struct bench_sites {
+    bench_page_set_t at;  /* the sites' halfword numbers (address >> 1), in the page-set structure */
     uint32_t n;
-    uint32_t slots[BENCH_SITE_SLOTS];  /* open addressing: site address + 1, 0 = free */
     uc_hook hooks[BENCH_MAX_SITES];
 };
 
 static inline int is_site(const struct bench_sites *s, uint64_t addr)
 {
-    uint32_t h = (uint32_t)((addr >> 1) * 2654435761u) & (BENCH_SITE_SLOTS - 1);
-    while (s->slots[h]) {
-        if (s->slots[h] == (uint32_t)addr + 1)
-            return 1;
-        h = (h + 1) & (BENCH_SITE_SLOTS - 1);
-    }
-    return 0;
+    return has_page(&s->at, (uint32_t)(addr >> 1));
 }
 
 void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
@@ -489,11 +482,12 @@ void bench_hook_site(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
             return;
         }
         const uint8_t *p = peek(st, addr, 4);
-        uint32_t kind = p ? classify(p, insn_size((uint16_t)(p[0] | (p[1] << 8)))) : K_PLAIN;
+        uint32_t isz = p ? insn_size((uint16_t)(p[0] | (p[1] << 8))) : 2;
+        uint32_t kind = p ? classify(p, isz) : K_PLAIN;
         if (kind != K_PLAIN && kind != K_UNMASK) {  /* a hint: the engine gives it its meaning here */
             st->count = at;
             st->hint = kind;
-            st->insn_size = insn_size((uint16_t)(p[0] | (p[1] << 8)));
+            st->insn_size = isz;
             stop(uc, st, STOP_HINT, addr);
             return;
         }
@@ -515,8 +509,11 @@ void bench_hook_site(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 int bench_learn_site(uc_engine *uc, bench_core_state_t *st, uint64_t pc)
 {
     struct bench_sites *s = st->sites;
-    if (!s && !(s = st->sites = calloc(1, sizeof *s)))
-        return 0;
+    if (!s) {
+        if (!(s = st->sites = calloc(1, sizeof *s)))
+            return 0;
+        bench_pages_clear(&s->at);
+    }
     if (is_site(s, pc))
         return 0;
     const uint8_t *p = peek(st, pc, 2);
@@ -534,10 +531,7 @@ int bench_learn_site(uc_engine *uc, bench_core_state_t *st, uint64_t pc)
     if (uc_hook_add(uc, &s->hooks[s->n], UC_HOOK_CODE, (void *)bench_hook_site, st, pc, next) != UC_ERR_OK)
         return 0;
     s->n++;
-    uint32_t h = (uint32_t)((pc >> 1) * 2654435761u) & (BENCH_SITE_SLOTS - 1);
-    while (s->slots[h])
-        h = (h + 1) & (BENCH_SITE_SLOTS - 1);
-    s->slots[h] = (uint32_t)pc + 1;
+    note_page(&s->at, (uint32_t)(pc >> 1));
     uc_ctl_remove_cache(uc, pc, next + 1);  /* code translated before has no hook there */
     return 1;
 }
@@ -550,7 +544,8 @@ void bench_forget_sites(uc_engine *uc, bench_core_state_t *st)
         return;
     for (uint32_t i = 0; i < s->n; i++)
         uc_hook_del(uc, s->hooks[i]);
-    memset(s, 0, sizeof *s);
+    s->n = 0;
+    pages_forget(&s->at);
     st->at_site = 0;
 }
 
@@ -716,17 +711,17 @@ bool bench_tlb_fill_fast(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb
     return true;
 }
 
-/* Forget what the precise instance's TLB holds, so that every page's next access is seen again. */
-static void tlb_forget(uc_engine *uc, struct bench_spec *sp)
-{
-    uc_ctl_flush_tlb(uc);
-    pages_forget(&sp->writable);
-}
-
 /* The memory map changed: forget what the TLB holds (the binding has no call for it). */
 void bench_flush_tlb(uc_engine *uc)
 {
     uc_ctl_flush_tlb(uc);
+}
+
+/* Forget what the precise instance's TLB holds, so that every page's next access is seen again. */
+static void tlb_forget(uc_engine *uc, struct bench_spec *sp)
+{
+    bench_flush_tlb(uc);
+    pages_forget(&sp->writable);
 }
 
 /* The core comes to its precise instance: what it writes from now on is seen (bench_drop_written). */
