@@ -31,7 +31,6 @@ from unicorn import (
     UC_ERR_INSN_INVALID,
     UC_ERR_READ_UNMAPPED,
     UC_ERR_WRITE_UNMAPPED,
-    UC_HOOK_INTR,
     UC_HOOK_MEM_FETCH_UNMAPPED,
     UC_HOOK_MEM_READ_UNMAPPED,
     UC_HOOK_MEM_WRITE_UNMAPPED,
@@ -103,6 +102,13 @@ class CortexM:
         self.is_v7m = config.model != "cortex-m0"
         self.state = native.CoreState()
         self.state.limit = 0
+        st = self.state
+        st.core_index, st.is_v7m, st.has_vtor = index, int(self.is_v7m), int(config.has_vtor)
+        st.irq_entry_cycles, st.tail_chain_cycles = config.irq_entry_cycles, config.tail_chain_cycles
+        st.events = ctypes.pointer(machine.events)
+        # Exceptions the native code can take (exceptions.c) it takes; "off" leaves every one to
+        # the Python engine below, to check them against.
+        st.native_exc = int(os.environ.get("AMP_BENCH_NATIVE_EXC", "on") != "off")
         self._hook_handles: list[ctypes.c_size_t] = []
         self._regs_of: dict[Uc, Registers] = {}
         # Two Unicorn instances share the core's state: `fast` counts per translated block and
@@ -117,24 +123,19 @@ class CortexM:
         self._replaying = False
         self._emulating = False
         self.in_lockstep = False  # set by the machine while bench_lockstep runs this core
-        self._yield = False
         native.library().bench_pages_clear(ctypes.byref(self.state.executed))
         native.library().bench_pages_clear(ctypes.byref(self.state.written))
-        self.nvic = Nvic(config.num_irqs, config.priority_bits, has_basepri=self.is_v7m)
+        self.nvic = Nvic(config.num_irqs, config.priority_bits, has_basepri=self.is_v7m, state=self.state.nvic)
         self.scs = SystemControlSpace(self)
         self.map_mmio(SCS_BASE, SCS_SIZE, lambda off, sz: self.scs.read(off, sz),
                       lambda off, sz, val: self.scs.write(off, sz, val))
         if self.is_v7m:
             self.map_mmio(DWT_BASE, DWT_SIZE, lambda off, sz: self.scs.dwt_read(off, sz),
                           lambda off, sz, val: self.scs.dwt_write(off, sz, val))
-        self.stalled = 0  # cycles not spent executing instructions (exception entry, sleep)
         self.pc = 0
         self.in_reset = True
         self.sleep: str | None = None  # "wfi" / "wfe" while asleep
-        self.event_register = False
         self.halted_error: GuestError | None = None
-        self.vtor = 0
-        self.scr = 0
         self.ccr = 0x200 if self.is_v7m else 0x208
         self.shcsr = 0
         self.cfsr = 0
@@ -142,7 +143,6 @@ class CortexM:
         self.bfar = 0
         self.mmfar = 0
         self.fault_policy = "stop"  # "stop": a HardFault ends the run with an error; "deliver": run the handler
-        self._intno: int | None = None
         self._unmapped: tuple[str, int, int] | None = None
         self._cut = 0
         self._lib = native.library()
@@ -153,6 +153,9 @@ class CortexM:
         # (core, probe index, cycle) for each address probe hit, in the order the core ran them.
         self.on_probe: Callable[[CortexM, int, int], None] | None = None
         self.resumed_sp = 0  # the stack pointer the last exception return resumed with
+        # For on_exception_entry callbacks of a native SVC entry: r7, PSP, MSP and the caller's
+        # stacked PC and xPSR as they were at the entry (None: read them from the core).
+        self.entry_context: tuple[int, int, int, int, int] | None = None
         self.at_breakpoint: int | None = None  # stopped before a debugger breakpoint at this address
         # Sites (bench_hook_site) give the replay's exact result without it; "off" keeps every
         # device access aborted and replayed and every block split, to check them against.
@@ -168,7 +171,6 @@ class CortexM:
             raise BenchError(f"{self.name}: cannot install the native hook (unicorn error {err})")
         self._hook_handles.append(handle)
         self._regs_of[uc] = Registers(uc)
-        uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         # Exits instead of `until`: emu_start invalidates the code at `until` on every call, ~3 us
         # (facts: speed traps); an exit is set only for the rare run that must end at an address.
         uc.ctl_exits_enabled(True)
@@ -176,6 +178,21 @@ class CortexM:
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
                     self._on_unmapped)
         return uc
+
+    # State the native exception steps share (native.CoreState), under the engine's names.
+    stalled = property(lambda self: self.state.stalled, lambda self, v: setattr(self.state, "stalled", v),
+                       doc="cycles not spent executing instructions (exception entry, sleep)")
+    event_register = property(lambda self: bool(self.state.event_register),
+                              lambda self, v: setattr(self.state, "event_register", int(v)))
+    vtor = property(lambda self: self.state.vtor, lambda self, v: setattr(self.state, "vtor", v))
+    scr = property(lambda self: self.state.scr, lambda self, v: setattr(self.state, "scr", v))
+    ccr = property(lambda self: self.state.ccr, lambda self, v: setattr(self.state, "ccr", v))
+    _yield = property(lambda self: bool(self.state.yield_req), lambda self, v: setattr(self.state, "yield_req", int(v)))
+
+    @property
+    def _intno(self) -> int | None:
+        """Unicorn's interrupt number at the last stop (bench_hook_intr), or None."""
+        return self.state.intno - 1 if self.state.intno else None
 
     @property
     def _instances(self) -> tuple[Uc, Uc]:
@@ -325,7 +342,7 @@ class CortexM:
 
     def release_from_reset(self, at_cycle: int) -> None:
         """Power-on/reset sequence: SP and PC from the vector table at address 0 (or VTOR)."""
-        self.nvic = Nvic(self.config.num_irqs, self.config.priority_bits, has_basepri=self.is_v7m)
+        self.nvic.reset()
         self.scs.reset()
         self.vtor, self.scr, self.shcsr, self.cfsr, self.hfsr = 0, 0, 0, 0, 0
         self.event_register = False
@@ -353,7 +370,7 @@ class CortexM:
 
     def boot_at(self, pc: int, sp: int, registers: dict[int, int], at_cycle: int = 0) -> None:
         """Leave reset at `pc` with the given registers, as a boot loader hands over to a kernel."""
-        self.nvic = Nvic(self.config.num_irqs, self.config.priority_bits, has_basepri=self.is_v7m)
+        self.nvic.reset()
         self.scs.reset()
         self.flush_code_cache()
         self.regs.set(A.UC_ARM_REG_IPSR, 0)
@@ -418,6 +435,20 @@ class CortexM:
     def reg_ipsr(self) -> int:
         return self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
 
+    def syscall_context(self) -> tuple[int, int, int, int, int]:
+        """At an SVCall entry: r7, PSP, MSP and the caller's stacked PC and xPSR (for probes).
+
+        A native entry reports them as they were (entry_context); otherwise they are read now.
+        """
+        if self.entry_context is not None:
+            return self.entry_context
+        psp = self.reg(A.UC_ARM_REG_PSP)
+        try:
+            pc, xpsr = struct.unpack("<2I", self.uc.mem_read(psp + 24, 8))
+        except UcError:
+            pc, xpsr = 0, 0
+        return self.reg(A.UC_ARM_REG_R7), psp, self.reg(A.UC_ARM_REG_MSP), pc, xpsr
+
     def masks(self) -> tuple[int, int, int]:
         if self.is_v7m:
             return (self.reg(A.UC_ARM_REG_PRIMASK), self.reg(A.UC_ARM_REG_BASEPRI), self.reg(A.UC_ARM_REG_FAULTMASK))
@@ -463,16 +494,19 @@ class CortexM:
             self.sleep = None
             self.machine.core_woke(self)
 
-    def run(self, limit: int, until: int = UNTIL_NEVER, pause: int | None = None, precise: bool = False) -> str:
+    def run(self, limit: int, until: int = UNTIL_NEVER, pause: int | None = None, precise: bool = False,
+            resume: bool = False) -> str:
         """Run until the cycle count reaches `limit` (exactly), it sleeps, halts, or reaches `until`.
 
         `pause` (>= the current cycle) is a soft limit: the core stops at the first block
         boundary past it. The scheduler uses it for its quantum, where no exact stop is needed.
-        `precise` runs on the per-instruction instance (for lockstep with other cores).
+        `precise` runs on the per-instruction instance (for lockstep with other cores); `resume`
+        continues a run the native lockstep steps began (bench_lockstep's native_run).
         """
         self._select(precise)
         st = self.state
-        self._yield = False
+        if not resume:  # resume: the same run, begun by the native steps (a stop asked for stays asked)
+            self._yield = False
         st.limit = limit
         st.soft_limit = limit if pause is None else min(pause, limit)
         last_count, last_pc, stuck = -1, -1, 0  # the no-progress guard: no tuple per emu_start
@@ -511,7 +545,7 @@ class CortexM:
 
     def prepare_native_run(self) -> None:
         """Before an emu_start (ours or bench_lockstep's): clear what the hooks report."""
-        self._intno = None
+        self.state.intno = 0
         self._unmapped = None
         self._mmio_aborted = False
         self.state.reason = native.STOP_NONE
@@ -684,10 +718,6 @@ class CortexM:
         return self.nvic.preempts(pending, self.nvic.execution_priority(0, basepri, faultmask))
 
     # ------------------------------------------------------------- exceptions
-    def _on_interrupt(self, uc: Uc, intno: int, user_data: object) -> None:
-        self._intno = intno
-        uc.emu_stop()
-
     def _on_unmapped(self, uc: Uc, access: int, address: int, size: int, value: int, user_data: object) -> bool:
         kind = {UC_MEM_READ_UNMAPPED: "read", UC_MEM_WRITE_UNMAPPED: "write"}.get(access, "fetch")
         self._unmapped = (kind, address, size)
@@ -719,6 +749,10 @@ class CortexM:
         return f"0x{hw[0]:04x}{hw[1]:04x}" if hw[0] >> 11 in (0x1D, 0x1E, 0x1F) else f"0x{hw[0]:04x}"
 
     def _handle_interrupt(self, intno: int) -> None:
+        if self._lib.bench_native_interrupt(self.uc._uch, ctypes.byref(self.state)):  # SVC, exception return
+            self.pc = self.state.pc
+            self.machine.drain_events()
+            return
         pc = self.reg(A.UC_ARM_REG_PC)
         if pc >= 0xFFFFFFE0:
             self._exception_return(pc | 1)  # PC read-back lacks the Thumb bit (facts: trap 11)
@@ -783,6 +817,14 @@ class CortexM:
         self.machine.core_halted(self)
 
     def _take_pending_exception(self) -> None:
+        st = self.state
+        st.pc = self.pc
+        taken = self._lib.bench_native_take(self.uc._uch, ctypes.byref(st))
+        if taken >= 0:
+            if taken:
+                self.pc = st.pc
+                self.machine.drain_events()
+            return
         number = self.nvic.highest_pending()
         if number is None:
             self.state.irq_hint = 0

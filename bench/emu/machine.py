@@ -64,6 +64,8 @@ class Machine:
         self.memories: dict[str, Memory] = {}
         self.devices: dict[str, Peripheral] = {}
         self.trace = Trace()
+        self.events = native.EventLog()  # exception steps the native code took, drained in order
+        self.native_steps = 0  # how many (for tests and benchmarks)
         self.running: CortexM | None = None
         self.sev_listeners: list[Callable[[CortexM, int], None]] = []
         self.symbolizers: list[Callable[[int], str | None]] = []
@@ -170,6 +172,42 @@ class Machine:
         if self.running is not None:
             self.running.request_stop()
 
+    def drain_events(self) -> None:
+        """Report the exception steps the native code took (exceptions.c), in order, exactly as
+        the Python engine reports its own: trace records and the cores' callbacks."""
+        log = self.events
+        n = log.n
+        if not n:
+            return
+        log.n = 0
+        self.native_steps += n
+        record = self.trace.record
+        for i in range(n):
+            e = log.e[i]
+            core = self.cores[e.core]
+            kind, number, cycle = e.kind, e.number, e.cycle
+            if kind == native.EV_ENTRY or kind == native.EV_TAIL_ENTRY:
+                if kind == native.EV_ENTRY:
+                    record(cycle, core.name, "exc-entry", exc=number)
+                else:
+                    record(cycle, core.name, "exc-entry", exc=number, tail=1)
+                if core.on_exception_entry:
+                    core.entry_context = (e.r7, e.psp, e.msp, e.frame_pc, e.frame_xpsr)
+                    try:
+                        for callback in core.on_exception_entry:
+                            callback(core, number, cycle)
+                    finally:
+                        core.entry_context = None
+            elif kind == native.EV_RETURN:
+                record(cycle, core.name, "exc-return", exc=number, pc=e.pc)
+                core.resumed_sp = e.sp
+                for callback in core.on_exception_return:
+                    callback(core, number, cycle, e.pc)
+            else:
+                record(cycle, core.name, "exc-return", exc=number, tail=1)
+                for callback in core.on_exception_return:
+                    callback(core, number, cycle, None)
+
     def symbolize(self, address: int) -> str | None:
         for symbolizer in self.symbolizers:
             name = symbolizer(address)
@@ -243,6 +281,7 @@ class Machine:
             stopped = native.library().bench_lockstep(ctypes.byref(ls))
         finally:
             self._lockstep = None
+            self.drain_events()
             for core in runnable:
                 core.in_lockstep = False
         needing = runnable[stopped % native.NEEDS_ENGINE_BEFORE_RUN] if stopped >= 0 else None
@@ -262,11 +301,17 @@ class Machine:
         if ls.err == native.DIVERGED:
             raise BenchError(f"internal error: a lockstep window of {core.name} did not retrace its first run "
                              f"at cycle {core.cycles}; rerun with AMP_BENCH_LOCKSTEP=reference and report this")
-        # The core may run up to the next core's turn in the reference order.
-        turn = min(c.cycles + (1 if core.index < c.index else 0) for c in runnable if c is not core)
         self.running = core
         try:
-            if stopped >= native.NEEDS_ENGINE_BEFORE_RUN:
+            if stopped >= native.NEEDS_ENGINE_IN_RUN:
+                # The native steps were running it up to its turn (bench_lockstep's native_run)
+                # and met something for the engine: handle it and go on as that run would.
+                if ls.dispatch:
+                    core.finish_native_run(core.pc, ls.err)
+                core.run(ls.run_limit, precise=True, resume=True)
+            elif stopped >= native.NEEDS_ENGINE_BEFORE_RUN:
+                # The core may run up to the next core's turn in the reference order.
+                turn = min(c.cycles + (1 if core.index < c.index else 0) for c in runnable if c is not core)
                 core.run(min(horizon, turn), precise=True)
             else:
                 core.finish_native_run(core.pc, ls.err)

@@ -1,9 +1,9 @@
 """Exception state of one Cortex-M core: NVIC and the SCB's exception registers.
 
-Why in Python and separate from the core: Unicorn has no exception model
-(facts: trap 2), so pending/active/enable state, priorities and the choice of
-the next exception are the engine's. Keeping it free of Unicorn makes the
-priority rules testable on their own.
+Why separate from the core: Unicorn has no exception model (facts: trap 2), so
+pending/active/enable state, priorities and the choice of the next exception are
+the engine's. Keeping it free of Unicorn makes the priority rules testable on
+their own. The state is shared with the native exception steps (exceptions.c).
 
 Priorities follow ARMv7-M/ARMv6-M: Reset -3, NMI -2, HardFault -1, the rest
 configurable with `priority_bits` implemented bits; lower value wins; among
@@ -12,7 +12,9 @@ equal group priorities the lower exception number wins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import ctypes
+
+from bench.emu import native
 
 RESET, NMI, HARDFAULT, MEMMANAGE, BUSFAULT, USAGEFAULT = 1, 2, 3, 4, 5, 6
 SVCALL, DEBUGMON, PENDSV, SYSTICK = 11, 12, 14, 15
@@ -30,31 +32,58 @@ def exception_name(number: int) -> str:
     return EXCEPTION_NAMES.get(number, f"IRQ {number - IRQ0}" if number >= IRQ0 else f"exception {number}")
 
 
-@dataclass
 class Nvic:
-    """Pending/active/enabled state and priorities of one core's exceptions."""
+    """Pending/active/enabled state and priorities of one core's exceptions.
 
-    num_irqs: int
-    priority_bits: int
-    has_basepri: bool  # ARMv7-M only (the M0 has neither BASEPRI nor FAULTMASK)
-    enabled: list[bool] = field(init=False)
-    pending: list[bool] = field(init=False)
-    active: list[bool] = field(init=False)
-    priority: list[int] = field(init=False)
-    line_level: list[bool] = field(init=False)
-    prigroup: int = 0
+    The state lives in a C structure (native.NvicState) so that the native exception steps
+    (native/exceptions.c) and this class share it; the arrays below are views of it, sized
+    like the core's exceptions, and index and iterate like lists.
+    """
 
-    def __post_init__(self) -> None:
-        n = IRQ0 + self.num_irqs
-        self.enabled = [False] * n
-        self.pending = [False] * n
-        self.active = [False] * n
-        self.priority = [0] * n
-        self.line_level = [False] * self.num_irqs
+    def __init__(self, num_irqs: int, priority_bits: int, has_basepri: bool,
+                 state: native.NvicState | None = None) -> None:
+        if IRQ0 + num_irqs > native.MAX_EXCEPTIONS:
+            raise ValueError(f"at most {native.MAX_EXCEPTIONS - IRQ0} interrupts per NVIC")
+        self.state = state if state is not None else native.NvicState()
+        self.num_irqs = num_irqs
+        self.priority_bits = priority_bits
+        self.has_basepri = has_basepri
+        base, n = ctypes.addressof(self.state), IRQ0 + num_irqs
+        field = native.NvicState
+        self.enabled = (ctypes.c_uint8 * n).from_address(base + field.enabled.offset)
+        self.pending = (ctypes.c_uint8 * n).from_address(base + field.pending.offset)
+        self.active = (ctypes.c_uint8 * n).from_address(base + field.active.offset)
+        self.priority = (ctypes.c_int16 * n).from_address(base + field.priority.offset)
+        self.line_level = (ctypes.c_uint8 * num_irqs).from_address(base + field.line_level.offset)
+        self._ref = ctypes.byref(self.state)
+        self._lib = native.library()
+        self.reset()
+
+    def reset(self) -> None:
+        """The state after a core reset: nothing pending or active, fixed priorities."""
+        ctypes.memset(ctypes.addressof(self.state), 0, ctypes.sizeof(self.state))
+        st = self.state
+        st.count, st.num_irqs = IRQ0 + self.num_irqs, self.num_irqs
+        st.priority_mask, st.has_basepri = self.priority_mask, int(self.has_basepri)
         for number in (NMI, HARDFAULT, SVCALL, PENDSV, SYSTICK):
             self.enabled[number] = True
         self.priority[RESET], self.priority[NMI], self.priority[HARDFAULT] = -3, -2, -1
         # Configurable faults are enabled through SHCSR; until then they escalate to HardFault.
+
+    def save(self) -> bytes:
+        """The whole state, for a snapshot."""
+        return ctypes.string_at(ctypes.addressof(self.state), ctypes.sizeof(self.state))
+
+    def load(self, saved: bytes) -> None:
+        ctypes.memmove(ctypes.addressof(self.state), saved, len(saved))
+
+    @property
+    def prigroup(self) -> int:
+        return self.state.prigroup
+
+    @prigroup.setter
+    def prigroup(self, value: int) -> None:
+        self.state.prigroup = value
 
     @property
     def priority_mask(self) -> int:
@@ -70,43 +99,16 @@ class Nvic:
             return value
         return value & ~((2 << self.prigroup) - 1) & 0xFF
 
-    def active_priority(self) -> int:
-        """The priority of the highest-priority active exception (THREAD_PRIORITY when none)."""
-        best = THREAD_PRIORITY
-        if True not in self.active:  # the common case, at C speed
-            return best
-        for number, is_active in enumerate(self.active):
-            if is_active:
-                best = min(best, self.group_priority(self.priority[number]))
-        return best
-
     def execution_priority(self, primask: int, basepri: int, faultmask: int) -> int:
         """ARMv7-M ExecutionPriority(): active exceptions and the mask registers."""
-        best = self.active_priority()
-        if self.has_basepri and basepri & self.priority_mask:
-            best = min(best, self.group_priority(basepri & self.priority_mask))
-        if primask & 1:
-            best = min(best, 0)
-        if self.has_basepri and faultmask & 1:
-            best = min(best, -1)
-        return best
+        return self._lib.bench_nvic_execution_priority(self._ref, primask, basepri, faultmask)
 
     def highest_pending(self) -> int | None:
         """The pending, enabled exception that would be taken first, or None."""
-        best: tuple[int, int] | None = None
-        if True not in self.pending:  # the common case, at C speed
-            return None
-        for number, is_pending in enumerate(self.pending):
-            if is_pending and self.enabled[number]:
-                key = (self.priority[number], number)
-                if best is None or key < best:
-                    best = key
-        return None if best is None else best[1]
+        return self._lib.bench_nvic_highest_pending(self._ref) or None
 
     def any_pending(self) -> bool:
-        if True not in self.pending:
-            return False
-        return any(p and e for p, e in zip(self.pending, self.enabled, strict=True))
+        return self._lib.bench_nvic_highest_pending(self._ref) != 0
 
     def preempts(self, number: int, execution_priority: int) -> bool:
         return self.group_priority(self.priority[number]) < execution_priority

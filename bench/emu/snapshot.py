@@ -68,7 +68,7 @@ def _core_state(core: CortexM) -> dict[str, Any]:
         "registers": _save_registers(core.regs, core.is_v7m),
         "fields": {name: getattr(core, name) for name in _CORE_FIELDS},
         "native": (st.count, st.irq_hint, st.take_now),
-        "nvic": copy.deepcopy(core.nvic),
+        "nvic": core.nvic.save(),
         "scs": _capture(core.scs),
         "systick": _capture(core.scs.systick),
     }
@@ -108,10 +108,11 @@ def restore(machine: Machine, snapshot: Snapshot) -> float:
         st = core.state
         st.count, st.irq_hint, st.take_now = saved["native"]
         st.stop_next = 0
+        st.intno = 0
         core._lib.bench_pages_clear(ctypes.byref(st.written))
         core._lib.bench_pages_clear(ctypes.byref(st.executed))
         core.reset_probe_hits()
-        core.nvic = copy.deepcopy(saved["nvic"])
+        core.nvic.load(saved["nvic"])
         _apply(core.scs, saved["scs"])
         _apply(core.scs.systick, saved["systick"])
         core.flush_code_cache()  # memory changed under both instances' translated code

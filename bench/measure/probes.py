@@ -19,15 +19,11 @@ the sample. ``sections`` are differences between two points of the chain.
 
 from __future__ import annotations
 
-import struct
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from unicorn import UcError
-from unicorn import arm_const as A
 
 from bench.emu.cortexm import CortexM
 from bench.emu.elf import read_elf
@@ -235,18 +231,13 @@ class ProbeRecorder:
 
     def _syscall_entry(self, core: CortexM, cycle: int, entries: dict[int | None, int],
                        returns: dict[int | None, int]) -> None:
-        number = core.reg(A.UC_ARM_REG_R7)
+        number, frame, msp, pc, xpsr = core.syscall_context()
         if number not in entries and number not in returns:
             return
         # The caller's frame is on its process stack: the thread resumes at the stacked PC,
         # with PSP back where it was before the frame. The kernel stack (MSP, a THREAD_SIZE
         # block per task) names the thread.
-        frame = core.reg(A.UC_ARM_REG_PSP)
-        thread = core.reg(A.UC_ARM_REG_MSP) & ~(THREAD_SIZE - 1)
-        try:
-            pc, xpsr = struct.unpack("<2I", core.uc.mem_read(frame + 24, 8))
-        except UcError:  # a frame outside RAM: the engine reports that fault itself
-            return
+        thread = msp & ~(THREAD_SIZE - 1)
         if number in entries:
             self.hits.append((cycle, core.index, entries[number], thread))
         if number in returns:

@@ -23,12 +23,16 @@ import unicorn
 from bench.errors import BenchError
 
 SOURCE = Path(__file__).with_name("corehook.c")
+SOURCES = (SOURCE, SOURCE.with_name("exceptions.c"), SOURCE.with_name("nvic.h"))  # one library
 MAX_REGIONS = 32
 MAX_PAGES = 2048
 PAGE_SLOTS = 4096
 PAGE_BITS = 10
 MAX_PROBES = 16
 PROBE_RING = 1024
+MAX_EXCEPTIONS = 128  # BENCH_MAX_EXC
+EVENT_LOG = 256
+EV_ENTRY, EV_RETURN, EV_TAIL_RETURN, EV_TAIL_ENTRY = 1, 2, 3, 4
 
 # Stop reasons and instruction kinds, mirrored from corehook.c.
 STOP_NONE, STOP_LIMIT, STOP_HINT, STOP_SPLIT, STOP_REQUEST, STOP_NOCODE, STOP_BREAK = range(7)
@@ -49,6 +53,36 @@ class PageSet(ctypes.Structure):
         ("last", ctypes.c_uint32),
         ("slots", ctypes.c_uint32 * PAGE_SLOTS),
     ]
+
+
+class NvicState(ctypes.Structure):
+    """Mirror of bench_nvic_t: a core's exception state (bench.emu.nvic.Nvic is its view)."""
+
+    _fields_ = [
+        ("enabled", ctypes.c_uint8 * MAX_EXCEPTIONS),
+        ("pending", ctypes.c_uint8 * MAX_EXCEPTIONS),
+        ("active", ctypes.c_uint8 * MAX_EXCEPTIONS),
+        ("line_level", ctypes.c_uint8 * MAX_EXCEPTIONS),
+        ("priority", ctypes.c_int16 * MAX_EXCEPTIONS),
+        ("count", ctypes.c_uint32),
+        ("num_irqs", ctypes.c_uint32),
+        ("priority_mask", ctypes.c_uint32),
+        ("prigroup", ctypes.c_uint32),
+        ("has_basepri", ctypes.c_uint32),
+    ]
+
+
+class Event(ctypes.Structure):
+    """Mirror of bench_event_t: one exception step the native code took."""
+
+    _fields_ = [("cycle", ctypes.c_uint64)] + [(name, ctypes.c_uint32) for name in (
+        "core", "kind", "number", "pc", "sp", "r7", "psp", "msp", "frame_pc", "frame_xpsr")]
+
+
+class EventLog(ctypes.Structure):
+    """Mirror of bench_event_log_t: the machine drains it in order (Machine.drain_events)."""
+
+    _fields_ = [("n", ctypes.c_uint32), ("overflow", ctypes.c_uint32), ("e", Event * EVENT_LOG)]
 
 
 class CoreState(ctypes.Structure):
@@ -94,11 +128,18 @@ class CoreState(ctypes.Structure):
         ("at_site", ctypes.c_uint32),
         ("site_count", ctypes.c_uint64),
         ("sites", ctypes.c_void_p),
-    ]
+        ("nvic", NvicState),
+        ("events", ctypes.POINTER(EventLog)),
+        ("stalled", ctypes.c_uint64),
+        ("pc", ctypes.c_uint64),
+    ] + [(name, ctypes.c_uint32) for name in (
+        "intno", "yield_req", "native_exc", "core_index", "event_register", "vtor", "scr", "ccr", "has_vtor",
+        "is_v7m", "irq_entry_cycles", "tail_chain_cycles")]
 
 
 MAX_CORES = 8
 NEEDS_ENGINE_BEFORE_RUN = 100  # bench_lockstep's return value + core index when nothing ran
+NEEDS_ENGINE_IN_RUN = 200  # ... when the native steps ran it part of the way to `run_limit`
 DIVERGED = -1  # bench_lockstep's err: a window's re-run did not retrace the first run (a bug)
 LOCKSTEP_STATS = ("windows", "reruns", "conflicts", "reference_steps", "cycles_undone")
 
@@ -119,6 +160,8 @@ class Lockstep(ctypes.Structure):
         ("stats", ctypes.c_uint64 * len(LOCKSTEP_STATS)),
         ("stretches", ctypes.c_void_p * 2),  # the predictors, owned by the C side
         ("pairs", ctypes.c_void_p),
+        ("run_limit", ctypes.c_uint64),
+        ("dispatch", ctypes.c_uint32),
     ]
 
 
@@ -136,7 +179,8 @@ def _unicorn_dir() -> Path:
 
 def _library_path() -> Path:
     digest = hashlib.sha256()
-    digest.update(SOURCE.read_bytes())
+    for source in SOURCES:
+        digest.update(source.read_bytes())
     digest.update(unicorn.__version__.encode())
     digest.update((_unicorn_dir() / "lib" / "libunicorn.so.2").read_bytes()[:4096])
     return cache_root() / "native" / digest.hexdigest()[:16] / "libbenchcore.so"
@@ -205,4 +249,12 @@ def library() -> ctypes.CDLL:
     lib.bench_exc_enter.restype = ctypes.c_int
     lib.bench_exc_unstack.argtypes = [ctypes.c_void_p, ctypes.POINTER(ExceptionUnstack)]
     lib.bench_exc_unstack.restype = ctypes.c_int
+    for name in ("bench_native_take", "bench_native_interrupt"):
+        getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
+        getattr(lib, name).restype = ctypes.c_int
+    lib.bench_nvic_highest_pending.argtypes = [ctypes.POINTER(NvicState)]
+    lib.bench_nvic_highest_pending.restype = ctypes.c_int
+    lib.bench_nvic_execution_priority.argtypes = [ctypes.POINTER(NvicState), ctypes.c_uint32, ctypes.c_uint32,
+                                                  ctypes.c_uint32]
+    lib.bench_nvic_execution_priority.restype = ctypes.c_int
     return lib

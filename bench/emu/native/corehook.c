@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unicorn/unicorn.h>
 #include <unicorn/arm.h>
+#include "nvic.h"
 
 #define BENCH_MAX_REGIONS 32
 #define BENCH_MAX_PAGES 2048
@@ -113,7 +114,23 @@ typedef struct {
     uint32_t at_site;
     uint64_t site_count;
     struct bench_sites *sites;
+    /* Exceptions (exceptions.c): the NVIC, and what the native steps need of the core. */
+    bench_nvic_t nvic;
+    bench_event_log_t *events;  /* the machine's log, shared by its cores */
+    uint64_t stalled;     /* cycles not spent executing instructions */
+    uint64_t pc;          /* where the core resumes after a native step */
+    uint32_t intno;       /* 1 + Unicorn's interrupt number at the last stop, 0: none */
+    uint32_t yield_req;   /* the engine wants the core back (a console match, a halt) */
+    uint32_t native_exc;  /* the native steps may take exceptions */
+    uint32_t core_index;
+    uint32_t event_register;
+    uint32_t vtor, scr, ccr, has_vtor, is_v7m, irq_entry_cycles, tail_chain_cycles;
 } bench_core_state_t;
+
+/* The native exception steps (exceptions.c, included at the end). */
+void bench_hook_intr(uc_engine *uc, uint32_t intno, void *user);
+int bench_native_take(uc_engine *uc, bench_core_state_t *st);
+int bench_native_interrupt(uc_engine *uc, bench_core_state_t *st);
 
 /* Index of the probe at `addr`, or -1. */
 static inline int probe_at(const bench_core_state_t *st, uint64_t addr)
@@ -815,6 +832,7 @@ uint32_t bench_insn_size(bench_core_state_t *st, uint64_t addr)
  */
 #define BENCH_MAX_CORES 8
 #define BENCH_NEEDS_ENGINE_BEFORE_RUN 100  /* returned + core index: nothing ran */
+#define BENCH_NEEDS_ENGINE_IN_RUN 200  /* returned + core index: running it to run_limit (native_run) */
 #define BENCH_DIVERGED (-1)
 enum { W_WINDOWS, W_RERUNS, W_CONFLICTS, W_STEPS, W_UNDONE, W_NSTATS };
 #define BENCH_STRETCH_SLOTS 1024  /* per core: cycles from an address to the next engine need */
@@ -848,6 +866,8 @@ typedef struct {
     uint64_t stats[W_NSTATS];  /* windows, leader re-runs, conflicts, reference steps, cycles undone */
     bench_stretches_t *stretches[2];  /* allocated on first use */
     bench_pairs_t *pairs;
+    uint64_t run_limit;   /* NEEDS_ENGINE_IN_RUN: the engine goes on running the core up to here */
+    uint32_t dispatch;    /* NEEDS_ENGINE_IN_RUN: ... after handling why it stopped (1) */
 } bench_lockstep_t;
 
 static inline uint32_t pair_slot(uint64_t pc0, uint64_t pc1)
@@ -898,6 +918,7 @@ static int run_core(bench_lockstep_t *ls, uint32_t k, uint64_t limit, int ahead,
     st->soft_limit = limit;
     st->reason = STOP_NONE;
     st->prev_end = ls->pc[k];
+    st->intno = 0;  /* what an undone run saw is not this run's */
     *err = uc_emu_start(ls->uc[k], ls->pc[k] | 1, 0xFFFFFFFFu, 0, 0);
     if (*err == UC_ERR_OK && st->reason == STOP_LIMIT) {
         ls->pc[k] = st->stop_pc;
@@ -914,6 +935,111 @@ static inline uint64_t engine_place(const bench_core_state_t *st, uc_err err)
     return (err != UC_ERR_OK || st->reason == STOP_NONE) ? st->block_base : st->count;
 }
 
+/*
+ * The native exception steps inside the lockstep loop. Where the loop would hand a core to
+ * the engine, the engine's own handling is done here when it is only about exceptions, in
+ * the same order the engine's loop would do it (so that the trace is the same, ties
+ * included); anything else goes to the engine, where it would have gone.
+ */
+
+/* The core's turn: up to the next core's place in the order (Machine._run_lockstep). */
+static uint64_t turn_of(const bench_lockstep_t *ls, uint32_t k)
+{
+    uint64_t limit = ls->horizon;
+    for (uint32_t j = 0; j < ls->n; j++) {
+        uint64_t turn = ls->st[j]->count + (k < j ? 1 : 0);
+        if (j != k && turn < limit)
+            limit = turn;
+    }
+    return limit;
+}
+
+/*
+ * CortexM.run(limit, precise=True), which the engine does for a core that needs it before
+ * running: take exceptions, run, and take exceptions again, up to `limit`. 1 when there;
+ * 0 when something needs the engine (ls->dispatch: whether it must handle a stop first).
+ */
+static int native_run(bench_lockstep_t *ls, uint32_t k, uint64_t limit)
+{
+    bench_core_state_t *st = ls->st[k];
+    uc_engine *uc = ls->uc[k];
+    ls->run_limit = limit;
+    ls->dispatch = 0;
+    for (;;) {
+        if (st->yield_req)
+            return 0;
+        if (st->irq_hint) {
+            st->pc = ls->pc[k];
+            int taken = bench_native_take(uc, st);
+            if (taken < 0)
+                return 0;
+            ls->pc[k] = st->pc;
+        }
+        st->take_now = 0;
+        if (st->count >= limit)
+            return 1;
+        st->mmio_live = 1;
+        st->limit = st->soft_limit = limit;
+        st->reason = STOP_NONE;
+        st->prev_end = ls->pc[k];
+        st->intno = 0;
+        st->at_site = 0;
+        uc_err err = uc_emu_start(uc, ls->pc[k] | 1, 0xFFFFFFFFu, 0, 0);
+        ls->dispatch = 1;
+        ls->err = err;
+        if (err != UC_ERR_OK)
+            return 0;
+        if (st->intno) {  /* an SVC or an exception return */
+            if (!bench_native_interrupt(uc, st))
+                return 0;
+            ls->pc[k] = st->pc;
+        } else if (st->reason == STOP_LIMIT || st->reason == STOP_REQUEST) {
+            ls->pc[k] = st->stop_pc;
+        } else {
+            return 0;
+        }
+        st->reason = STOP_NONE;
+        ls->dispatch = 0;
+    }
+}
+
+/* Core k needs the engine before running: 1 if the native steps did what the engine would. */
+static int native_before_run(bench_lockstep_t *ls, uint32_t k)
+{
+    bench_core_state_t *st = ls->st[k];
+    if (!st->native_exc || st->yield_req)
+        return 0;
+    return native_run(ls, k, turn_of(ls, k));
+}
+
+/* The value to return for core k needing the engine before running. */
+static inline int before_run_need(bench_lockstep_t *ls, uint32_t k)
+{
+    if (ls->st[k]->native_exc && !ls->st[k]->yield_req)
+        return BENCH_NEEDS_ENGINE_IN_RUN + (int)k;  /* native_run handed over */
+    return BENCH_NEEDS_ENGINE_BEFORE_RUN + (int)k;
+}
+
+/* Core k stopped needing the engine after running: 1 if the native steps did what the
+ * engine would (CortexM._dispatch: an exception step; a requested stop sets the PC). */
+static int native_after_run(bench_lockstep_t *ls, uint32_t k, uc_err err)
+{
+    bench_core_state_t *st = ls->st[k];
+    if (!st->native_exc || err != UC_ERR_OK || st->yield_req)
+        return 0;
+    if (st->intno) {
+        if (!bench_native_interrupt(ls->uc[k], st))
+            return 0;
+        ls->pc[k] = st->pc;
+    } else if (st->reason == STOP_REQUEST) {
+        ls->pc[k] = st->stop_pc;
+    } else {
+        return 0;
+    }
+    st->reason = STOP_NONE;
+    return 1;
+}
+
 /* The reference order, until a core needs the engine (its index), the horizon (-1) or `until` (-2). */
 static int lockstep_reference(bench_lockstep_t *ls, uint64_t until)
 {
@@ -927,8 +1053,11 @@ static int lockstep_reference(bench_lockstep_t *ls, uint64_t until)
             return -1;
         if (st->count >= until)
             return -2;
-        if (needs_engine(st))
-            return BENCH_NEEDS_ENGINE_BEFORE_RUN + (int)i;
+        if (needs_engine(st)) {
+            if (native_before_run(ls, i))
+                continue;
+            return before_run_need(ls, i);
+        }
         uint64_t limit = ls->horizon;  /* up to the next core's turn */
         for (uint32_t k = 0; k < ls->n; k++) {
             uint64_t turn = ls->st[k]->count + (i < k ? 1 : 0);
@@ -938,6 +1067,8 @@ static int lockstep_reference(bench_lockstep_t *ls, uint64_t until)
         uc_err err;
         ls->stats[W_STEPS]++;
         if (!run_core(ls, i, limit, 0, &err)) {
+            if (native_after_run(ls, i, err))
+                continue;
             ls->err = err;
             return (int)i;
         }
@@ -1005,12 +1136,17 @@ int bench_lockstep(bench_lockstep_t *ls)
         bench_core_state_t *sb = ls->st[b], *sa = ls->st[a];
         if (sb->count >= ls->horizon)
             return -1;
-        if (needs_engine(sb))
-            return BENCH_NEEDS_ENGINE_BEFORE_RUN + (int)b;
+        if (needs_engine(sb)) {
+            if (native_before_run(ls, b))
+                continue;
+            return before_run_need(ls, b);
+        }
         uc_err err;
         if (needs_engine(sa)) {  /* a waits for the engine where it is: b runs up to that place */
             uint64_t place = sa->count + (b < a ? 1 : 0);
             if (!run_core(ls, b, place < ls->horizon ? place : ls->horizon, 0, &err)) {
+                if (native_after_run(ls, b, err))
+                    continue;
                 ls->err = err;
                 return (int)b;
             }
@@ -1043,7 +1179,8 @@ int bench_lockstep(bench_lockstep_t *ls)
 
         spec_begin(uf, sf, SPEC_FOLLOW, sl->spec);
         uc_err follow_err;
-        int follow_free = run_core(ls, follow, lead_place + (!lead_free && follow < lead ? 1 : 0), 0, &follow_err);
+        uint64_t follow_limit = lead_place + (!lead_free && follow < lead ? 1 : 0);
+        int follow_free = run_core(ls, follow, follow_limit, 0, &follow_err);
         sf->spec->mode = SPEC_OFF;
         ls->stats[W_WINDOWS]++;
         if (sf->reason != STOP_CONFLICT && (!follow_free || !lead_free)
@@ -1069,6 +1206,14 @@ int bench_lockstep(bench_lockstep_t *ls)
                 return r;
             continue;
         }
+        if (!follow_free && !lead_free && follow_err == UC_ERR_OK && sf->reason == STOP_REQUEST
+            && sf->count >= follow_limit) {
+            /* It reached the leader's stop and was asked to stop there (after a device access):
+             * both are at the place; the request stays for the next look at this core. */
+            sf->stop_next = 1;
+            ls->pc[follow] = sf->stop_pc;
+            follow_free = 1;
+        }
         if (!follow_free) {
             uint64_t place = engine_place(sf, follow_err);
             ls->stats[W_RERUNS]++;
@@ -1081,10 +1226,14 @@ int bench_lockstep(bench_lockstep_t *ls)
                 return (int)lead;
             }
             ls->lead = follow;
+            if (native_after_run(ls, follow, follow_err))
+                continue;
             ls->err = follow_err;
             return (int)follow;
         }
         if (!lead_free) {
+            if (native_after_run(ls, lead, lead_err))
+                continue;
             ls->err = lead_err;
             return (int)lead;
         }
@@ -1109,6 +1258,8 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
     if (err == UC_ERR_OK)
         err = uc_hook_add(uc, &fill_handle, UC_HOOK_TLB_FILL,
                           precise ? (void *)bench_tlb_fill : (void *)bench_tlb_fill_fast, st, 1, 0);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(uc, &fill_handle, UC_HOOK_INTR, (void *)bench_hook_intr, st, 1, 0);
     if (err != UC_ERR_OK)
         return err;
     return precise ? uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0)
@@ -1275,3 +1426,5 @@ int bench_exc_unstack(uc_engine *uc, bench_unstack_t *r)
     r->xpsr = xpsr;
     return 0;
 }
+
+#include "exceptions.c"

@@ -1,0 +1,50 @@
+"""Native exception steps (bench/emu/native/exceptions.c) give the Python engine's result.
+
+The native code takes pending exceptions, SVCs and exception returns (with tail-chaining)
+itself, also inside lockstep; the Python engine (AMP_BENCH_NATIVE_EXC=off) remains the
+reference. Same trace, cycle for cycle and in the same order, including where two cores
+handle exceptions in the same cycle (the IPI ping-pong under load does).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.scenarios.ipi import IpiOptions, run_ipi
+from bench.scenarios.remoteproc import echo
+
+
+@pytest.mark.parametrize("load", [0, 1])
+def test_ipi_ping_pong_natively_equals_the_python_engine(tmp_path, platform, monkeypatch, load):
+    results = {}
+    for mode in ("off", "on"):
+        monkeypatch.setenv("AMP_BENCH_NATIVE_EXC", mode)
+        results[mode] = run_ipi(IpiOptions(platform=platform, rounds=80, load=load, seed=7,
+                                           artifacts=str(tmp_path / mode)))
+    assert results["on"]["passed"], results["on"]
+    assert results["on"]["directions"] == results["off"]["directions"]
+    assert results["on"]["trace_digest"] == results["off"]["trace_digest"]
+
+
+def test_linux_rpmsg_natively_equals_the_python_engine(linux, linux_booted):
+    """Linux's SVCs, interrupts and PendSV tail-chains on the M4 and the M0's interrupts, with
+    the M0 started through remoteproc and both cores in lockstep windows."""
+    machine = linux.session.machine
+    _, snapshot = linux_booted
+    digests, steps = {}, {}
+    try:
+        for native_exc in (0, 1):
+            for core in machine.cores:
+                core.state.native_exc = native_exc
+            linux.restore(snapshot)
+            before = machine.native_steps
+            result: dict = {}
+            echo(linux, result, sizes=[1, 496], count=3)
+            assert result["passed"] and result["mismatches"] == 0, result
+            digests[native_exc] = machine.trace.digest
+            steps[native_exc] = machine.native_steps - before
+    finally:
+        for core in machine.cores:
+            core.state.native_exc = 1
+    assert steps[0] == 0 and steps[1] > 100
+    assert digests[1] == digests[0]
