@@ -510,6 +510,8 @@ class CortexM:
         st.limit = limit
         st.soft_limit = limit if pause is None else min(pause, limit)
         last_count, last_pc, stuck = -1, -1, 0  # the no-progress guard: no tuple per emu_start
+        native_loop = not precise and until == UNTIL_NEVER and st.native_exc
+        python_turn = False  # the native loop handed this iteration to the engine
         while True:
             if self.in_reset or self.halted_error is not None:
                 return HALTED
@@ -517,6 +519,13 @@ class CortexM:
                 return SLEEPING
             if self._yield:
                 return YIELDED
+            if native_loop and not python_turn:
+                outcome = self._run_native()
+                if outcome == native.RUN_LIMIT:
+                    return RAN_TO_LIMIT
+                python_turn = outcome == native.RUN_ENGINE
+                continue
+            python_turn = False
             if st.irq_hint:
                 self._take_pending_exception()
                 if self.halted_error is not None:
@@ -535,6 +544,30 @@ class CortexM:
                                      f"0x{self.pc:08x} {STUCK_LIMIT} times without progress (cycle {st.count}); "
                                      "please report this with `bench repro`")
             self._emulate(self.pc, until)
+
+    def _run_native(self) -> int:
+        """The run loop's iterations that need no engine, in C (bench_run_fast); then the engine
+        handles why it stopped (RUN_DISPATCH) or goes on with its own iteration (RUN_ENGINE)."""
+        st, uc = self.state, self.uc
+        st.pc = self.pc
+        self.prepare_native_run()
+        uc._hook_exception = None
+        self._emulating = True
+        try:
+            outcome = self._lib.bench_run_fast(uc._uch, ctypes.byref(st))
+        finally:
+            self._emulating = False
+        self.pc = st.pc
+        self.machine.drain_events()
+        failure, uc._hook_exception = uc._hook_exception, None
+        if failure is not None:  # a device callback raised: the binding would re-raise it
+            raise failure
+        if outcome == native.RUN_DISPATCH:
+            if st.last_err:
+                self._on_emu_error(UcError(st.last_err))
+            else:
+                self._dispatch(self.pc, UNTIL_NEVER)
+        return outcome
 
     def _emulate(self, start: int, stop_at: int) -> None:
         """One emu_start and the handling of why it returned."""

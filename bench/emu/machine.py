@@ -66,6 +66,7 @@ class Machine:
         self.trace = Trace()
         self.events = native.EventLog()  # exception steps the native code took, drained in order
         self.native_steps = 0  # how many (for tests and benchmarks)
+        self.trace.pending = self._drain_if_pending
         self.running: CortexM | None = None
         self.sev_listeners: list[Callable[[CortexM, int], None]] = []
         self.symbolizers: list[Callable[[int], str | None]] = []
@@ -171,6 +172,10 @@ class Machine:
         self._stop_requested = True
         if self.running is not None:
             self.running.request_stop()
+
+    def _drain_if_pending(self) -> None:
+        if self.events.n:
+            self.drain_events()
 
     def drain_events(self) -> None:
         """Report the exception steps the native code took (exceptions.c), in order, exactly as

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,13 @@ class Trace:
         self.keep = keep
         self._hash = hashlib.sha256()
         self.count = 0
+        # Records made natively and not yet reported (Machine.drain_events): reported first,
+        # so that the order is the order things happened in.
+        self.pending: Callable[[], None] | None = None
 
     def record(self, cycle: int, core: str, kind: str, **fields: Any) -> None:
+        if self.pending is not None:
+            self.pending()
         line = f"{cycle} {core} {kind}" + "".join(f" {k}={fields[k]}" for k in sorted(fields))
         self._hash.update(line.encode() + b"\n")
         self.count += 1
@@ -32,6 +38,8 @@ class Trace:
     @property
     def digest(self) -> str:
         """SHA-256 over the canonical text of every record so far."""
+        if self.pending is not None:
+            self.pending()
         return self._hash.hexdigest()
 
     def write_jsonl(self, path: Path, start: int = 0) -> None:

@@ -33,6 +33,7 @@ PROBE_RING = 1024
 MAX_EXCEPTIONS = 128  # BENCH_MAX_EXC
 EVENT_LOG = 256
 EV_ENTRY, EV_RETURN, EV_TAIL_RETURN, EV_TAIL_ENTRY = 1, 2, 3, 4
+RUN_LIMIT, RUN_DISPATCH, RUN_ENGINE = 1, 2, 3  # bench_run_fast
 
 # Stop reasons and instruction kinds, mirrored from corehook.c.
 STOP_NONE, STOP_LIMIT, STOP_HINT, STOP_SPLIT, STOP_REQUEST, STOP_NOCODE, STOP_BREAK = range(7)
@@ -134,7 +135,7 @@ class CoreState(ctypes.Structure):
         ("pc", ctypes.c_uint64),
     ] + [(name, ctypes.c_uint32) for name in (
         "intno", "yield_req", "native_exc", "core_index", "event_register", "vtor", "scr", "ccr", "has_vtor",
-        "is_v7m", "irq_entry_cycles", "tail_chain_cycles")]
+        "is_v7m", "irq_entry_cycles", "tail_chain_cycles", "last_err")]
 
 
 MAX_CORES = 8
@@ -249,7 +250,7 @@ def library() -> ctypes.CDLL:
     lib.bench_exc_enter.restype = ctypes.c_int
     lib.bench_exc_unstack.argtypes = [ctypes.c_void_p, ctypes.POINTER(ExceptionUnstack)]
     lib.bench_exc_unstack.restype = ctypes.c_int
-    for name in ("bench_native_take", "bench_native_interrupt"):
+    for name in ("bench_native_take", "bench_native_interrupt", "bench_run_fast"):
         getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
         getattr(lib, name).restype = ctypes.c_int
     lib.bench_nvic_highest_pending.argtypes = [ctypes.POINTER(NvicState)]

@@ -125,6 +125,7 @@ typedef struct {
     uint32_t core_index;
     uint32_t event_register;
     uint32_t vtor, scr, ccr, has_vtor, is_v7m, irq_entry_cycles, tail_chain_cycles;
+    uint32_t last_err;    /* bench_run_fast: Unicorn's error that ended it */
 } bench_core_state_t;
 
 /* The native exception steps (exceptions.c, included at the end). */

@@ -253,6 +253,56 @@ int bench_native_interrupt(uc_engine *uc, bench_core_state_t *st)
     return done;
 }
 
+/*
+ * CortexM.run's loop for a lone core on its fast instance, for what needs no engine: take
+ * exceptions, run, take the exception steps and requested stops natively, until the limit
+ * (BENCH_RUN_LIMIT). Anything else goes back to the engine: BENCH_RUN_DISPATCH when it must
+ * handle why the last run stopped (st->last_err: Unicorn's error), BENCH_RUN_ENGINE when it
+ * goes on with its own loop (a stop it asked for, an exception it takes itself). The engine
+ * keeps its device accesses exact as before: they stop the run or happen at their sites.
+ */
+enum { BENCH_RUN_LIMIT = 1, BENCH_RUN_DISPATCH = 2, BENCH_RUN_ENGINE = 3 };
+#define BENCH_RUN_STUCK 64  /* runs without progress before the engine looks (it reports a hang) */
+
+int bench_run_fast(uc_engine *uc, bench_core_state_t *st)
+{
+    uint64_t last_count = ~0ull, last_pc = ~0ull;
+    uint32_t stuck = 0;
+    st->last_err = 0;
+    for (;;) {
+        if (st->yield_req)
+            return BENCH_RUN_ENGINE;
+        if (st->irq_hint && bench_native_take(uc, st) < 0)
+            return BENCH_RUN_ENGINE;
+        st->take_now = 0;
+        if (st->count >= st->limit || st->count >= st->soft_limit)
+            return BENCH_RUN_LIMIT;
+        if (st->count != last_count || st->pc != last_pc) {
+            last_count = st->count;
+            last_pc = st->pc;
+            stuck = 0;
+        } else if (++stuck > BENCH_RUN_STUCK) {
+            return BENCH_RUN_ENGINE;
+        }
+        st->intno = 0;
+        st->reason = STOP_NONE;
+        st->at_site = 0;
+        uc_err err = uc_emu_start(uc, st->pc | 1, 0, 0, 0);
+        if (err != UC_ERR_OK) {
+            st->last_err = (uint32_t)err;
+            return BENCH_RUN_DISPATCH;
+        }
+        if (st->intno) {
+            if (!bench_native_interrupt(uc, st))
+                return BENCH_RUN_DISPATCH;
+        } else if (st->reason == STOP_REQUEST || st->reason == STOP_LIMIT) {
+            st->pc = st->stop_pc;
+        } else {
+            return BENCH_RUN_DISPATCH;
+        }
+    }
+}
+
 /* Unicorn reports an interrupt (SVC, an EXC_RETURN branch, a CPU exception): note it and stop. */
 void bench_hook_intr(uc_engine *uc, uint32_t intno, void *user)
 {
