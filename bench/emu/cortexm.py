@@ -180,14 +180,10 @@ class CortexM:
         return uc
 
     # State the native exception steps share (native.CoreState), under the engine's names.
-    stalled = property(lambda self: self.state.stalled, lambda self, v: setattr(self.state, "stalled", v),
-                       doc="cycles not spent executing instructions (exception entry, sleep)")
-    event_register = property(lambda self: bool(self.state.event_register),
-                              lambda self, v: setattr(self.state, "event_register", int(v)))
-    vtor = property(lambda self: self.state.vtor, lambda self, v: setattr(self.state, "vtor", v))
-    scr = property(lambda self: self.state.scr, lambda self, v: setattr(self.state, "scr", v))
-    ccr = property(lambda self: self.state.ccr, lambda self, v: setattr(self.state, "ccr", v))
-    _yield = property(lambda self: bool(self.state.yield_req), lambda self, v: setattr(self.state, "yield_req", int(v)))
+    stalled = native.state_field("stalled", doc="cycles not spent executing instructions (exception entry, sleep)")
+    event_register = native.state_field("event_register", bool)
+    vtor, scr, ccr = native.state_field("vtor"), native.state_field("scr"), native.state_field("ccr")
+    _yield = native.state_field("yield_req", bool)
 
     @property
     def _intno(self) -> int | None:
@@ -435,18 +431,17 @@ class CortexM:
     def reg_ipsr(self) -> int:
         return self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
 
-    def syscall_context(self) -> tuple[int, int, int, int, int]:
-        """At an SVCall entry: r7, PSP, MSP and the caller's stacked PC and xPSR (for probes).
-
-        A native entry reports them as they were (entry_context); otherwise they are read now.
-        """
+    def syscall_context(self) -> tuple[int, int, int, int, int] | None:
+        """At an SVCall entry: r7, PSP, MSP and the caller's stacked PC and xPSR (for probes);
+        None if the frame is not in RAM. A native entry reports them as they were
+        (entry_context); otherwise they are read now."""
         if self.entry_context is not None:
             return self.entry_context
         psp = self.reg(A.UC_ARM_REG_PSP)
         try:
             pc, xpsr = struct.unpack("<2I", self.uc.mem_read(psp + 24, 8))
         except UcError:
-            pc, xpsr = 0, 0
+            return None
         return self.reg(A.UC_ARM_REG_R7), psp, self.reg(A.UC_ARM_REG_MSP), pc, xpsr
 
     def masks(self) -> tuple[int, int, int]:

@@ -40,6 +40,7 @@ from bench.emu.trace import Trace
 from bench.errors import BenchError, GuestError
 
 NEVER = 1 << 62
+_TAIL = {False: {}, True: {"tail": 1}}  # the trace's mark of a tail-chained step
 LOCKSTEP_WINDOW = 8192  # cycles a lockstep window's leader may run ahead of the other core
 
 
@@ -192,10 +193,7 @@ class Machine:
             core = self.cores[e.core]
             kind, number, cycle = e.kind, e.number, e.cycle
             if kind == native.EV_ENTRY or kind == native.EV_TAIL_ENTRY:
-                if kind == native.EV_ENTRY:
-                    record(cycle, core.name, "exc-entry", exc=number)
-                else:
-                    record(cycle, core.name, "exc-entry", exc=number, tail=1)
+                record(cycle, core.name, "exc-entry", exc=number, **_TAIL[kind == native.EV_TAIL_ENTRY])
                 if core.on_exception_entry:
                     core.entry_context = (e.r7, e.psp, e.msp, e.frame_pc, e.frame_xpsr)
                     try:
@@ -209,7 +207,7 @@ class Machine:
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, e.pc)
             else:
-                record(cycle, core.name, "exc-return", exc=number, tail=1)
+                record(cycle, core.name, "exc-return", exc=number, **_TAIL[True])
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, None)
 

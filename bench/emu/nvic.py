@@ -77,13 +77,7 @@ class Nvic:
     def load(self, saved: bytes) -> None:
         ctypes.memmove(ctypes.addressof(self.state), saved, len(saved))
 
-    @property
-    def prigroup(self) -> int:
-        return self.state.prigroup
-
-    @prigroup.setter
-    def prigroup(self, value: int) -> None:
-        self.state.prigroup = value
+    prigroup = native.state_field("prigroup")
 
     @property
     def priority_mask(self) -> int:

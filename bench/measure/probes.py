@@ -231,7 +231,10 @@ class ProbeRecorder:
 
     def _syscall_entry(self, core: CortexM, cycle: int, entries: dict[int | None, int],
                        returns: dict[int | None, int]) -> None:
-        number, frame, msp, pc, xpsr = core.syscall_context()
+        context = core.syscall_context()
+        if context is None:  # a frame outside RAM: the engine reports that fault itself
+            return
+        number, frame, msp, pc, xpsr = context
         if number not in entries and number not in returns:
             return
         # The caller's frame is on its process stack: the thread resumes at the stacked PC,

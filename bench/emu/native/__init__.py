@@ -138,6 +138,13 @@ class CoreState(ctypes.Structure):
         "is_v7m", "irq_entry_cycles", "tail_chain_cycles", "last_err")]
 
 
+def state_field(name: str, convert: type = int, doc: str | None = None) -> property:
+    """A property of an engine object kept in its native state (`self.state`, a CoreState or
+    NvicState), so that the native code and the engine share it under the engine's name."""
+    return property(lambda self: convert(getattr(self.state, name)),
+                    lambda self, value: setattr(self.state, name, int(value)), doc=doc)
+
+
 MAX_CORES = 8
 NEEDS_ENGINE_BEFORE_RUN = 100  # bench_lockstep's return value + core index when nothing ran
 NEEDS_ENGINE_IN_RUN = 200  # ... when the native steps ran it part of the way to `run_limit`

@@ -132,6 +132,9 @@ typedef struct {
 void bench_hook_intr(uc_engine *uc, uint32_t intno, void *user);
 int bench_native_take(uc_engine *uc, bench_core_state_t *st);
 int bench_native_interrupt(uc_engine *uc, bench_core_state_t *st);
+int native_dispatch(uc_engine *uc, bench_core_state_t *st);
+enum { BENCH_RUN_LIMIT = 1, BENCH_RUN_DISPATCH = 2, BENCH_RUN_ENGINE = 3 };
+int bench_run_loop(uc_engine *uc, bench_core_state_t *st, int precise);
 
 /* Index of the probe at `addr`, or -1. */
 static inline int probe_at(const bench_core_state_t *st, uint64_t addr)
@@ -957,86 +960,43 @@ static uint64_t turn_of(const bench_lockstep_t *ls, uint32_t k)
 
 /*
  * CortexM.run(limit, precise=True), which the engine does for a core that needs it before
- * running: take exceptions, run, and take exceptions again, up to `limit`. 1 when there;
- * 0 when something needs the engine (ls->dispatch: whether it must handle a stop first).
+ * running (bench_run_loop): 1 when at `limit`; 0 when something needs the engine
+ * (ls->dispatch: whether it must handle a stop first, then go on to ls->run_limit).
  */
 static int native_run(bench_lockstep_t *ls, uint32_t k, uint64_t limit)
 {
     bench_core_state_t *st = ls->st[k];
-    uc_engine *uc = ls->uc[k];
+    st->limit = st->soft_limit = limit;
+    st->pc = ls->pc[k];
+    int outcome = bench_run_loop(ls->uc[k], st, 1);
+    ls->pc[k] = st->pc;
     ls->run_limit = limit;
-    ls->dispatch = 0;
-    for (;;) {
-        if (st->yield_req)
-            return 0;
-        if (st->irq_hint) {
-            st->pc = ls->pc[k];
-            int taken = bench_native_take(uc, st);
-            if (taken < 0)
-                return 0;
-            ls->pc[k] = st->pc;
-        }
-        st->take_now = 0;
-        if (st->count >= limit)
-            return 1;
-        st->mmio_live = 1;
-        st->limit = st->soft_limit = limit;
-        st->reason = STOP_NONE;
-        st->prev_end = ls->pc[k];
-        st->intno = 0;
-        st->at_site = 0;
-        uc_err err = uc_emu_start(uc, ls->pc[k] | 1, 0xFFFFFFFFu, 0, 0);
-        ls->dispatch = 1;
-        ls->err = err;
-        if (err != UC_ERR_OK)
-            return 0;
-        if (st->intno) {  /* an SVC or an exception return */
-            if (!bench_native_interrupt(uc, st))
-                return 0;
-            ls->pc[k] = st->pc;
-        } else if (st->reason == STOP_LIMIT || st->reason == STOP_REQUEST) {
-            ls->pc[k] = st->stop_pc;
-        } else {
-            return 0;
-        }
-        st->reason = STOP_NONE;
-        ls->dispatch = 0;
-    }
+    ls->err = (int32_t)st->last_err;
+    ls->dispatch = outcome == BENCH_RUN_DISPATCH;
+    return outcome == BENCH_RUN_LIMIT;
 }
 
-/* Core k needs the engine before running: 1 if the native steps did what the engine would. */
-static int native_before_run(bench_lockstep_t *ls, uint32_t k)
+/* Core k needs the engine before running: 1 if the native steps did what the engine would,
+ * else 0 with what bench_lockstep returns for it in `need`. */
+static int native_before_run(bench_lockstep_t *ls, uint32_t k, int *need)
 {
     bench_core_state_t *st = ls->st[k];
-    if (!st->native_exc || st->yield_req)
+    if (!st->native_exc || st->yield_req) {
+        *need = BENCH_NEEDS_ENGINE_BEFORE_RUN + (int)k;
         return 0;
+    }
+    *need = BENCH_NEEDS_ENGINE_IN_RUN + (int)k;  /* native_run handed over */
     return native_run(ls, k, turn_of(ls, k));
 }
 
-/* The value to return for core k needing the engine before running. */
-static inline int before_run_need(bench_lockstep_t *ls, uint32_t k)
-{
-    if (ls->st[k]->native_exc && !ls->st[k]->yield_req)
-        return BENCH_NEEDS_ENGINE_IN_RUN + (int)k;  /* native_run handed over */
-    return BENCH_NEEDS_ENGINE_BEFORE_RUN + (int)k;
-}
-
 /* Core k stopped needing the engine after running: 1 if the native steps did what the
- * engine would (CortexM._dispatch: an exception step; a requested stop sets the PC). */
+ * engine would (CortexM._dispatch; see native_dispatch). */
 static int native_after_run(bench_lockstep_t *ls, uint32_t k, uc_err err)
 {
     bench_core_state_t *st = ls->st[k];
-    if (!st->native_exc || err != UC_ERR_OK || st->yield_req)
+    if (!st->native_exc || err != UC_ERR_OK || st->yield_req || !native_dispatch(ls->uc[k], st))
         return 0;
-    if (st->intno) {
-        if (!bench_native_interrupt(ls->uc[k], st))
-            return 0;
-        ls->pc[k] = st->pc;
-    } else if (st->reason == STOP_REQUEST) {
-        ls->pc[k] = st->stop_pc;
-    } else {
-        return 0;
-    }
+    ls->pc[k] = st->pc;
     st->reason = STOP_NONE;
     return 1;
 }
@@ -1055,9 +1015,10 @@ static int lockstep_reference(bench_lockstep_t *ls, uint64_t until)
         if (st->count >= until)
             return -2;
         if (needs_engine(st)) {
-            if (native_before_run(ls, i))
+            int need;
+            if (native_before_run(ls, i, &need))
                 continue;
-            return before_run_need(ls, i);
+            return need;
         }
         uint64_t limit = ls->horizon;  /* up to the next core's turn */
         for (uint32_t k = 0; k < ls->n; k++) {
@@ -1138,9 +1099,10 @@ int bench_lockstep(bench_lockstep_t *ls)
         if (sb->count >= ls->horizon)
             return -1;
         if (needs_engine(sb)) {
-            if (native_before_run(ls, b))
+            int need;
+            if (native_before_run(ls, b, &need))
                 continue;
-            return before_run_need(ls, b);
+            return need;
         }
         uc_err err;
         if (needs_engine(sa)) {  /* a waits for the engine where it is: b runs up to that place */

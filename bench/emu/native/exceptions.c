@@ -82,6 +82,12 @@ static inline void deactivate(bench_nvic_t *nv, int number)
         nv->pending[number] = 1;
 }
 
+static inline void undo_deactivate(bench_nvic_t *nv, int number, uint8_t was_pending)
+{
+    nv->active[number] = 1;
+    nv->pending[number] = was_pending;
+}
+
 static int execution_priority_now(uc_engine *uc, const bench_nvic_t *nv, int ignore_primask)
 {
     uint64_t primask = 0, basepri = 0, faultmask = 0;
@@ -180,7 +186,7 @@ static int native_return(uc_engine *uc, bench_core_state_t *st, uint32_t exc_ret
         return 0;
     if (returning == 0 || returning >= (int)nv->count || !nv->active[returning])
         return 0;
-    bench_nvic_t before = *nv;
+    uint8_t was_pending = nv->pending[returning];  /* deactivate() changes only these two */
     deactivate(nv, returning);
     int to_thread = exc_return != 0xFFFFFFF1u, use_psp = exc_return == 0xFFFFFFFDu;
     int pending = bench_nvic_highest_pending(nv);
@@ -188,7 +194,7 @@ static int native_return(uc_engine *uc, bench_core_state_t *st, uint32_t exc_ret
     if (pending && preempts(nv, pending, execution_priority_now(uc, nv, 0))) {
         uint32_t vector = 0;
         if (uc_mem_read(uc, (uint64_t)vector_base + 4u * (uint32_t)pending, &vector, 4) != UC_ERR_OK) {
-            *nv = before;
+            undo_deactivate(nv, returning, was_pending);
             return 0;
         }
         log_event(st, EV_TAIL_RETURN, (uint32_t)returning);
@@ -210,14 +216,14 @@ static int native_return(uc_engine *uc, bench_core_state_t *st, uint32_t exc_ret
         for (uint32_t n = 1; n < nv->count; n++)
             still_active += nv->active[n];
         if (!still_active) {  /* SLEEPONEXIT: the engine puts the core to sleep */
-            *nv = before;
+            undo_deactivate(nv, returning, was_pending);
             return 0;
         }
     }
     bench_unstack_t unstack = {.use_psp = (uint32_t)use_psp, .to_thread = (uint32_t)to_thread,
                                .v7m = st->is_v7m};
     if (bench_exc_unstack(uc, &unstack)) {
-        *nv = before;
+        undo_deactivate(nv, returning, was_pending);
         return 0;
     }
     st->pc = unstack.pc & ~1u;
@@ -254,17 +260,33 @@ int bench_native_interrupt(uc_engine *uc, bench_core_state_t *st)
 }
 
 /*
- * CortexM.run's loop for a lone core on its fast instance, for what needs no engine: take
- * exceptions, run, take the exception steps and requested stops natively, until the limit
- * (BENCH_RUN_LIMIT). Anything else goes back to the engine: BENCH_RUN_DISPATCH when it must
- * handle why the last run stopped (st->last_err: Unicorn's error), BENCH_RUN_ENGINE when it
- * goes on with its own loop (a stop it asked for, an exception it takes itself). The engine
- * keeps its device accesses exact as before: they stop the run or happen at their sites.
+ * Why the last emu_start stopped, handled as the engine's _dispatch would when it needs no
+ * engine: an exception step (SVC, exception return), or a requested stop or the limit, where
+ * the core resumes. 1 when handled (st->pc is where the core goes on), 0 otherwise.
  */
-enum { BENCH_RUN_LIMIT = 1, BENCH_RUN_DISPATCH = 2, BENCH_RUN_ENGINE = 3 };
+int native_dispatch(uc_engine *uc, bench_core_state_t *st)
+{
+    if (st->intno)
+        return bench_native_interrupt(uc, st);
+    if (st->reason != STOP_REQUEST && st->reason != STOP_LIMIT)
+        return 0;
+    st->pc = st->stop_pc;
+    return 1;
+}
+
+/*
+ * CortexM.run's loop for what needs no engine, up to st->limit/soft_limit from st->pc: take
+ * exceptions, run, handle the stop natively (native_dispatch), again; BENCH_RUN_LIMIT when
+ * there. Anything else goes back to the engine: BENCH_RUN_DISPATCH when it must handle why
+ * the last run stopped (st->last_err: Unicorn's error; st->pc: where that run began),
+ * BENCH_RUN_ENGINE when it goes on with its own loop (a stop it asked for, an exception it
+ * takes itself). A lone core runs on its fast instance (bench_run_fast), where device
+ * accesses stay exact as before (they stop the run or happen at their sites); a core of the
+ * lockstep on its precise one (`precise`: bench_lockstep's native_run), accesses live.
+ */
 #define BENCH_RUN_STUCK 64  /* runs without progress before the engine looks (it reports a hang) */
 
-int bench_run_fast(uc_engine *uc, bench_core_state_t *st)
+int bench_run_loop(uc_engine *uc, bench_core_state_t *st, int precise)
 {
     uint64_t last_count = ~0ull, last_pc = ~0ull;
     uint32_t stuck = 0;
@@ -287,20 +309,26 @@ int bench_run_fast(uc_engine *uc, bench_core_state_t *st)
         st->intno = 0;
         st->reason = STOP_NONE;
         st->at_site = 0;
+        if (precise) {
+            st->mmio_live = 1;
+            st->prev_end = st->pc;
+        }
         uc_err err = uc_emu_start(uc, st->pc | 1, 0, 0, 0);
         if (err != UC_ERR_OK) {
             st->last_err = (uint32_t)err;
             return BENCH_RUN_DISPATCH;
         }
-        if (st->intno) {
-            if (!bench_native_interrupt(uc, st))
-                return BENCH_RUN_DISPATCH;
-        } else if (st->reason == STOP_REQUEST || st->reason == STOP_LIMIT) {
-            st->pc = st->stop_pc;
-        } else {
+        uint64_t start = st->pc;
+        if (!native_dispatch(uc, st)) {
+            st->pc = start;
             return BENCH_RUN_DISPATCH;
         }
     }
+}
+
+int bench_run_fast(uc_engine *uc, bench_core_state_t *st)
+{
+    return bench_run_loop(uc, st, 0);
 }
 
 /* Unicorn reports an interrupt (SVC, an EXC_RETURN branch, a CPU exception): note it and stop. */
