@@ -7,8 +7,32 @@
 #include "rsc_table.h"
 #include "trace.h"
 
+/*
+ * Copy a payload the way a C library's memcpy would: 16 bytes per step while
+ * both sides are word-aligned (RPMsg buffers are: a 16-byte header in a
+ * 512-byte slot), bytes otherwise. A byte loop made the echo spend ~2,500 of
+ * its ~3,000 cycles copying 496 bytes, which no real firmware does.
+ */
 static void copy_bytes(uint8_t *dst, const uint8_t *src, uint32_t n)
 {
+    if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0u) {
+        uint32_t *d = (uint32_t *)dst;
+        const uint32_t *s = (const uint32_t *)src;
+
+        for (; n >= 16u; n -= 16u, d += 4, s += 4) {
+            const uint32_t a = s[0], b = s[1], c = s[2], e = s[3];
+
+            d[0] = a;
+            d[1] = b;
+            d[2] = c;
+            d[3] = e;
+        }
+        for (; n >= 4u; n -= 4u) {
+            *d++ = *s++;
+        }
+        dst = (uint8_t *)d;
+        src = (const uint8_t *)s;
+    }
     for (uint32_t i = 0; i < n; i++) {
         dst[i] = src[i];
     }
