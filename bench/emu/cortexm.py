@@ -61,6 +61,8 @@ if TYPE_CHECKING:
 MODELS = {"cortex-m4": A.UC_CPU_ARM_CORTEX_M4, "cortex-m0": A.UC_CPU_ARM_CORTEX_M0}
 EXC_RETURN_HANDLER, EXC_RETURN_THREAD_MSP, EXC_RETURN_THREAD_PSP = 0xFFFFFFF1, 0xFFFFFFF9, 0xFFFFFFFD
 UNTIL_NEVER = 0xFFFFFFFF  # an odd address: Thumb code never has its PC there
+UNMAPPED_ACCESS = UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED
+ADDRESS_SPACE = 1 << 32
 STUCK_LIMIT = 10_000  # emu_starts at the same cycle and PC before the engine reports itself stuck
 
 _T = TypeVar("_T")
@@ -111,6 +113,7 @@ class CortexM:
         st.native_exc = int(os.environ.get("AMP_BENCH_NATIVE_EXC", "on") != "off")
         self._hook_handles: list[ctypes.c_size_t] = []
         self._regs_of: dict[Uc, Registers] = {}
+        self._unmapped_hooks: dict[Uc, list[int]] = {}
         # Two Unicorn instances share the core's state: `fast` counts per translated block and
         # runs a lone core at full speed; `precise` counts per instruction and runs cores in
         # lockstep. Registers move between them when the scheduler changes mode.
@@ -175,9 +178,21 @@ class CortexM:
         # (facts: speed traps); an exit is set only for the rare run that must end at an address.
         uc.ctl_exits_enabled(True)
         uc.ctl_set_exits([UNTIL_NEVER])
-        uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED,
-                    self._on_unmapped)
+        self._hook_unmapped(uc)
         return uc
+
+    def _hook_unmapped(self, uc: Uc) -> None:
+        """Hook unmapped accesses in the gaps between RAM regions only: Unicorn keeps every store
+        to an address that any memory hook covers on its slow path (see bench_tlb_fill_fast)."""
+        for handle in self._unmapped_hooks.pop(uc, ()):
+            uc.hook_del(handle)
+        ram = sorted((r.base, r.base + r.size) for r in self.state.regions[: self.state.nregions])
+        handles, start = [], 0
+        for base, end in [*ram, (ADDRESS_SPACE, ADDRESS_SPACE)]:
+            if base > start:
+                handles.append(uc.hook_add(UNMAPPED_ACCESS, self._on_unmapped, begin=start, end=base - 1))
+            start = max(start, end)
+        self._unmapped_hooks[uc] = handles
 
     # State the native exception steps share (native.CoreState), under the engine's names.
     stalled = native.state_field("stalled", doc="cycles not spent executing instructions (exception entry, sleep)")
@@ -206,6 +221,8 @@ class CortexM:
             raise BenchError(f"{self.name}: too many memory regions")
         self.state.regions[n].base, self.state.regions[n].size, self.state.regions[n].host = base, size, host
         self.state.nregions = n + 1
+        for uc in self._instances:
+            self._hook_unmapped(uc)
 
     def unmap_ram(self, base: int, size: int) -> None:
         for uc in self._instances:
@@ -216,6 +233,8 @@ class CortexM:
             self.state.regions[i].base, self.state.regions[i].size, self.state.regions[i].host = b, s, h
         self.state.nregions = len(kept)
         self.state.last_region = 0
+        for uc in self._instances:
+            self._hook_unmapped(uc)
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None],

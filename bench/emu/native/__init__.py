@@ -135,7 +135,9 @@ class CoreState(ctypes.Structure):
         ("pc", ctypes.c_uint64),
     ] + [(name, ctypes.c_uint32) for name in (
         "intno", "yield_req", "native_exc", "core_index", "event_register", "vtor", "scr", "ccr", "has_vtor",
-        "is_v7m", "irq_entry_cycles", "tail_chain_cycles", "last_err")]
+        "is_v7m", "irq_entry_cycles", "tail_chain_cycles", "last_err")] + [
+        ("code_pages", ctypes.c_void_p),
+    ]
 
 
 def state_field(name: str, convert: type = int, doc: str | None = None) -> property:

@@ -126,6 +126,7 @@ typedef struct {
     uint32_t event_register;
     uint32_t vtor, scr, ccr, has_vtor, is_v7m, irq_entry_cycles, tail_chain_cycles;
     uint32_t last_err;    /* bench_run_fast: Unicorn's error that ended it */
+    uint8_t *code_pages;  /* fast instance: bit per 1 KiB page it ever ran code from (see bench_tlb_fill_fast) */
 } bench_core_state_t;
 
 /* The native exception steps (exceptions.c, included at the end). */
@@ -416,10 +417,31 @@ static inline int is_site(const struct bench_sites *s, uint64_t addr)
     return has_page(&s->at, (uint32_t)(addr >> 1));
 }
 
+#define BENCH_CODE_PAGES_BYTES ((1u << (32 - BENCH_PAGE_BITS)) / 8u)
+
+static inline int is_code_page(const bench_core_state_t *st, uint32_t page)
+{
+    return st->code_pages && (st->code_pages[page >> 3] >> (page & 7u)) & 1u;
+}
+
+/* The block at [addr, addr + size) was translated: its pages hold code from now on (see bench_tlb_fill_fast). */
+static inline void note_code(uc_engine *uc, bench_core_state_t *st, uint64_t addr, uint32_t size)
+{
+    uint32_t first = (uint32_t)(addr >> BENCH_PAGE_BITS), last = (uint32_t)((addr + size - 1) >> BENCH_PAGE_BITS);
+    if (is_code_page(st, first) && is_code_page(st, last))
+        return;
+    if (!st->code_pages && !(st->code_pages = calloc(1, BENCH_CODE_PAGES_BYTES)))
+        return;  /* no memory: data pages keep their exec permission, so stores stay checked */
+    for (uint32_t page = first; page <= last; page++)
+        st->code_pages[page >> 3] |= (uint8_t)(1u << (page & 7u));
+    uc_ctl_flush_tlb(uc);  /* a data-only entry may cover these pages */
+}
+
 void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
 
+    note_code(uc, st, addr, size);
     st->at_site = 0;
     if (stop_requested(uc, st, addr))
         return;
@@ -710,19 +732,31 @@ bool bench_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entr
 
 /*
  * Fast instance: Unicorn asks where a page is (UC_TLB_VIRTUAL, everything mapped one to
- * one with every permission; see bench_attach). Unicorn restores the CPU state before it
+ * one; see bench_attach). Unicorn restores the CPU state before it
  * asks for a data access, which stores the IT state of the accessing instruction into
  * the CPU; while a translated block runs, QEMU keeps that state at zero (it clears it when
  * a block starts and stores it only when a block ends inside an IT block), so zero is
  * put back. (A fetch is asked for between blocks, where the state is the real one.)
+ *
+ * Stores. Unicorn keeps no dirty-page bookkeeping: every TLB entry starts "not dirty", so
+ * every store takes the slow path that looks for translated code to invalidate, and only
+ * an entry without execute permission (on an address no memory hook covers) is made fast
+ * after its first store. Every page of RAM is executable, so without more, all ~4,000
+ * stores of a round trip took the slow path. A data access to a page this instance never
+ * ran code from therefore gets an entry without execute permission; once a block from a
+ * page has run, note_code marks it and flushes the TLB, so that stores to it stay checked
+ * for self-modifying code. (A fetch from a data-only entry misses and refills with every
+ * permission.) The precise instance keeps its own rules (bench_tlb_fill).
  */
 bool bench_tlb_fill_fast(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *result, void *user)
 {
-    (void)user;
+    bench_core_state_t *st = (bench_core_state_t *)user;
     result->paddr = vaddr & ~(uint64_t)(BENCH_PAGE_SIZE - 1);
     result->perms = UC_PROT_ALL;
     if (type == UC_MEM_FETCH)
         return true;  /* between blocks (translating the next): its IT state is the real one */
+    if (!is_code_page(st, (uint32_t)(vaddr >> BENCH_PAGE_BITS)))
+        result->perms = (uc_prot)(UC_PROT_READ | UC_PROT_WRITE);
     uint64_t xpsr = 0;
     uc_reg_read(uc, UC_ARM_REG_XPSR, &xpsr);
     if (xpsr & 0x0600FC00u) {

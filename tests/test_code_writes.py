@@ -1,0 +1,55 @@
+"""Code a core writes and then runs: the fast instance must run the new code, not a stale block.
+
+Why this needs a test: Unicorn keeps no dirty-page bookkeeping, so the fast instance gives
+data accesses to pages it never ran code from a TLB entry without execute permission, which
+Unicorn then lets stores through without looking for translated code (bench_tlb_fill_fast).
+Privileged and unprivileged accesses have separate TLB entries; the case below writes a
+routine's code through an unprivileged entry after the privileged code ran it.
+"""
+
+from __future__ import annotations
+
+from unicorn import arm_const as A
+
+from tests.guest.build import assemble, machine
+
+PROGRAM = """
+    .thumb_func
+    .global reset
+reset:
+    ldr r4, =0x20001000         @ the routine, alone in its 1 KiB page
+    ldr r0, =0x2001             @ movs r0, #1
+    strh r0, [r4]
+    ldr r0, =0x4770             @ bx lr
+    strh r0, [r4, #2]
+    orr r5, r4, #1
+    blx r5                      @ privileged: runs `movs r0, #1`
+    mov r6, r0
+    movs r0, #1
+    msr control, r0             @ unprivileged: its own TLB entries
+    isb
+    str r0, [r4, #0x100]        @ a data store to the page first
+    ldr r0, =0x2002             @ movs r0, #2
+    strh r0, [r4]               @ then rewrite the routine
+    svc #0                      @ back to privileged
+    blx r5                      @ must run `movs r0, #2`
+    mov r7, r0
+    sev
+    b .
+
+    .thumb_func
+svc:
+    movs r0, #0
+    msr control, r0
+    bx lr
+    .ltorg
+"""
+
+
+def test_rewritten_code_runs_in_its_new_form(tmp_path):
+    built = machine(tmp_path, assemble(tmp_path, PROGRAM))
+    built.machine.run(2000)
+    core = built.core("cpu")
+    assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
+    assert core.reg(A.UC_ARM_REG_R6) == 1
+    assert core.reg(A.UC_ARM_REG_R7) == 2
