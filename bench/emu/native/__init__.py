@@ -113,7 +113,7 @@ class CoreState(ctypes.Structure):
         ("regions", Region * MAX_REGIONS),
         ("executed", PageSet),
         ("written", PageSet),
-        ("exec_hash", ctypes.c_uint64 * MAX_PAGES),
+        ("exec_copy", ctypes.c_void_p),
         ("nprobes", ctypes.c_uint32),
         ("nhits", ctypes.c_uint32),
         ("probe_pc", ctypes.c_uint64 * MAX_PROBES),

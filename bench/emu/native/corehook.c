@@ -92,9 +92,9 @@ typedef struct {
     uc_err (*emu_stop)(uc_engine *);
     bench_region_t regions[BENCH_MAX_REGIONS];
     /* Code coherence between the two instances of a core: the pages the precise instance
-     * executed (with a hash of each, taken when it last stopped), and the pages it wrote. */
+     * executed (with a copy of each, taken when it last stopped), and the pages it wrote. */
     bench_page_set_t executed, written;
-    uint64_t exec_hash[BENCH_MAX_PAGES];
+    uint8_t *exec_copy;  /* a copy of each executed page, in `executed` order (allocated on first use) */
     /* Address probes: the cycle at which each listed instruction starts (measurement
      * points from ELF symbols). Hits go to a ring the engine drains; a hit is not
      * recorded twice when an instruction is re-executed at the same cycle (MMIO replay). */
@@ -785,33 +785,31 @@ void bench_precise_enter(uc_engine *precise, bench_core_state_t *st)
     tlb_forget(precise, st->spec);
 }
 
-static uint64_t page_hash(bench_core_state_t *st, uint32_t page)
-{
-    const uint8_t *p = peek(st, (uint64_t)page << BENCH_PAGE_BITS, 1u << BENCH_PAGE_BITS);
-    if (!p)
-        return 0;
-    uint64_t h = 1469598103934665603ull;
-    const uint64_t *w = (const uint64_t *)p;
-    for (uint32_t i = 0; i < (1u << BENCH_PAGE_BITS) / 8; i++)
-        h = (h ^ w[i]) * 1099511628211ull;
-    return h;
-}
-
-/* The precise instance stops: remember what the code it ran looks like. */
+/* The precise instance stops: remember what the code it ran looks like (a copy: comparing
+ * copies costs a fraction of hashing the pages, and the check runs at every switch). */
 void bench_exec_remember(bench_core_state_t *st)
 {
-    for (uint32_t i = 0; i < st->executed.n; i++)
-        st->exec_hash[i] = page_hash(st, st->executed.pages[i]);
+    if (!st->exec_copy && !(st->exec_copy = malloc((size_t)BENCH_MAX_PAGES << BENCH_PAGE_BITS))) {
+        st->executed.overflow = 1;  /* no memory: the next switch drops the precise code */
+        return;
+    }
+    for (uint32_t i = 0; i < st->executed.n; i++) {
+        const uint8_t *p = peek(st, (uint64_t)st->executed.pages[i] << BENCH_PAGE_BITS, BENCH_PAGE_SIZE);
+        if (p)
+            memcpy(st->exec_copy + ((size_t)i << BENCH_PAGE_BITS), p, BENCH_PAGE_SIZE);
+    }
 }
 
 /* The precise instance resumes: has code it translated changed since (or too much to tell)? */
 int bench_exec_changed(bench_core_state_t *st)
 {
-    if (st->executed.overflow)
+    if (st->executed.overflow || (st->executed.n && !st->exec_copy))
         return 1;
-    for (uint32_t i = 0; i < st->executed.n; i++)
-        if (st->exec_hash[i] != page_hash(st, st->executed.pages[i]))
+    for (uint32_t i = 0; i < st->executed.n; i++) {
+        const uint8_t *p = peek(st, (uint64_t)st->executed.pages[i] << BENCH_PAGE_BITS, BENCH_PAGE_SIZE);
+        if (p && memcmp(st->exec_copy + ((size_t)i << BENCH_PAGE_BITS), p, BENCH_PAGE_SIZE))
             return 1;
+    }
     return 0;
 }
 
