@@ -41,6 +41,7 @@ from unicorn import (
     UcError,
 )
 from unicorn import arm_const as A
+from unicorn.unicorn_py3.unicorn import MMIO_READ_CFUNC, MMIO_WRITE_CFUNC, uccallback
 
 from bench.emu import native
 from bench.emu.nvic import (
@@ -114,6 +115,7 @@ class CortexM:
         self._hook_handles: list[ctypes.c_size_t] = []
         self._regs_of: dict[Uc, Registers] = {}
         self._unmapped_hooks: dict[Uc, list[int]] = {}
+        self._native_windows: list[tuple[object, ...]] = []
         # Two Unicorn instances share the core's state: `fast` counts per translated block and
         # runs a lone core at full speed; `precise` counts per instruction and runs cores in
         # lockstep. Registers move between them when the scheduler changes mode.
@@ -238,7 +240,8 @@ class CortexM:
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None],
-                 exact: Callable[[int, bool], bool] | None = None) -> None:
+                 exact: Callable[[int, bool], bool] | None = None,
+                 counter: native.CycleCounter | None = None) -> None:
         """Map a peripheral window; callbacks get (offset, size[, value]).
 
         During emulation the first access of an instruction is aborted (Unicorn restores the
@@ -248,7 +251,8 @@ class CortexM:
         after the instruction, not at the end of its translated block. On the fast instance
         the instruction then becomes a site (bench_hook_site): its own hook gives its exact
         cycle, so later accesses take effect in place, without the replay. `exact(offset,
-        is_write)` may exempt accesses whose timing cannot matter (Peripheral.exact).
+        is_write)` may exempt accesses whose timing cannot matter (Peripheral.exact). A
+        `counter` register (Peripheral.native_counter) is read at sites without Python (mmio.c).
         """
         machine = self.machine
 
@@ -284,7 +288,24 @@ class CortexM:
             uc.emu_stop()
 
         for uc in self._instances:
-            uc.mmio_map(base, size, on_read, None, on_write, None)
+            if counter is not None and uc is self._fast:
+                self._map_native_window(uc, base, size, on_read, on_write, counter)
+            else:
+                uc.mmio_map(base, size, on_read, None, on_write, None)
+
+    def _map_native_window(self, uc: Uc, base: int, size: int, on_read: Callable[..., int],
+                           on_write: Callable[..., None], counter: native.CycleCounter) -> None:
+        """Map a window through mmio.c: it answers reads of `counter` at sites, and passes every
+        other access to the engine's callbacks (wrapped as the binding wraps its own)."""
+        read_fn = uccallback(uc, MMIO_READ_CFUNC)(lambda uc_, offset, size_, _key: on_read(uc_, offset, size_, None))
+        write_fn = uccallback(uc, MMIO_WRITE_CFUNC)(
+            lambda uc_, offset, size_, value, _key: on_write(uc_, offset, size_, value, None))
+        window = native.MmioWindow(ctypes.pointer(self.state), ctypes.cast(read_fn, ctypes.c_void_p),
+                                   ctypes.cast(write_fn, ctypes.c_void_p), ctypes.pointer(counter))
+        err = self._lib.bench_mmio_map(uc._uch, base, size, ctypes.byref(window))
+        if err:
+            raise BenchError(f"{self.name}: cannot map the device window at 0x{base:08x} (unicorn error {err})")
+        self._native_windows.append((read_fn, write_fn, window, counter))  # C holds pointers to these
 
     def _at_site(self, access: Callable[[], _T]) -> _T:
         """A device access at a site (bench_hook_site) takes effect now, at the cycle a replay of

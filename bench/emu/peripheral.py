@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bench.emu.cortexm import CortexM
     from bench.emu.machine import Machine
+    from bench.emu.native import CycleCounter
 
 
 class Peripheral:
@@ -27,6 +28,12 @@ class Peripheral:
         between two scheduler steps, other than through this core's own exact accesses.
         """
         return True
+
+    def native_counter(self) -> CycleCounter | None:
+        """A register whose value follows the cycle, mirrored natively so that the fast instance
+        reads it without calling into Python (native/mmio.c); the model keeps the mirror equal
+        to its own state. None: no such register."""
+        return None
 
 
 class IrqLine:

@@ -27,7 +27,7 @@ from bench.emu.peripheral import IrqLine
 _VALUES = (int, float, str, bytes, bool, tuple, type(None))
 _CONTAINERS = (list, dict, deque, bytearray, set)
 # Not machine state, or live bookkeeping a model rebuilds in after_restore().
-_NOT_STATE = {"listeners", "machine", "core", "m4", "m0", "memories", "_shadow"}
+_NOT_STATE = {"listeners", "machine", "core", "m4", "m0", "memories", "_shadow", "_native"}
 _CORE_FIELDS = ("pc", "stalled", "in_reset", "sleep", "event_register", "halted_error", "vtor", "scr", "ccr",
                 "shcsr", "cfsr", "hfsr", "bfar", "mmfar", "fault_policy")
 

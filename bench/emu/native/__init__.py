@@ -23,7 +23,8 @@ import unicorn
 from bench.errors import BenchError
 
 SOURCE = Path(__file__).with_name("corehook.c")
-SOURCES = (SOURCE, SOURCE.with_name("exceptions.c"), SOURCE.with_name("nvic.h"))  # one library
+SOURCES = (SOURCE, SOURCE.with_name("exceptions.c"), SOURCE.with_name("mmio.c"),
+           SOURCE.with_name("nvic.h"))  # one library
 MAX_REGIONS = 32
 MAX_PAGES = 2048
 PAGE_SLOTS = 4096
@@ -228,6 +229,22 @@ class ExceptionUnstack(ctypes.Structure):
     _fields_ = [(name, ctypes.c_uint32) for name in ("use_psp", "to_thread", "v7m", "pc", "new_sp", "xpsr")]
 
 
+class CycleCounter(ctypes.Structure):
+    """Mirror of bench_counter_t: a device register whose value follows the cycle (a timer's
+    counter), which the fast instance reads without calling into Python (mmio.c). The device
+    model keeps it equal to its own state."""
+
+    _fields_ = [("offset", ctypes.c_uint64), ("running", ctypes.c_uint32), ("ticks", ctypes.c_int64),
+                ("anchor", ctypes.c_uint64), ("divisor", ctypes.c_uint64)]
+
+
+class MmioWindow(ctypes.Structure):
+    """Mirror of bench_mmio_t: a device window whose accesses pass through mmio.c."""
+
+    _fields_ = [("st", ctypes.POINTER(CoreState)), ("read", ctypes.c_void_p), ("write", ctypes.c_void_p),
+                ("counter", ctypes.POINTER(CycleCounter))]
+
+
 @cache
 def library() -> ctypes.CDLL:
     """The loaded hook library, built on first use."""
@@ -262,6 +279,8 @@ def library() -> ctypes.CDLL:
     for name in ("bench_native_take", "bench_native_interrupt", "bench_run_fast"):
         getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
         getattr(lib, name).restype = ctypes.c_int
+    lib.bench_mmio_map.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(MmioWindow)]
+    lib.bench_mmio_map.restype = ctypes.c_int
     lib.bench_nvic_highest_pending.argtypes = [ctypes.POINTER(NvicState)]
     lib.bench_nvic_highest_pending.restype = ctypes.c_int
     lib.bench_nvic_execution_priority.argtypes = [ctypes.POINTER(NvicState), ctypes.c_uint32, ctypes.c_uint32,

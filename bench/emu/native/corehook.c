@@ -1423,3 +1423,4 @@ int bench_exc_unstack(uc_engine *uc, bench_unstack_t *r)
 }
 
 #include "exceptions.c"
+#include "mmio.c"

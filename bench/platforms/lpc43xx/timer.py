@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bench.emu import native
 from bench.emu.peripheral import IrqLine, Peripheral
 
 if TYPE_CHECKING:
@@ -32,6 +33,20 @@ class Lpc43xxTimer(Peripheral):
         self._anchor = 0
         self._event: object | None = None
         self.irq: IrqLine | None = None
+        self._native = native.CycleCounter(offset=TC)
+        self._publish()
+
+    def native_counter(self) -> native.CycleCounter:
+        return self._native
+
+    def _publish(self) -> None:
+        """Bring the native mirror of TC (read at device-access sites by native/mmio.c) up to date."""
+        mirror = self._native
+        mirror.running, mirror.ticks, mirror.anchor = int(self._running()), self._ticks, self._anchor
+        mirror.divisor = self.pr + 1
+
+    def after_restore(self) -> None:
+        self._publish()
 
     # ---------------------------------------------------------------- time
     def _running(self) -> bool:
@@ -87,6 +102,7 @@ class Lpc43xxTimer(Peripheral):
         if restart:
             # TC and PC return to 0 on the next tick, so a period is MR + 1 ticks.
             self._ticks, self._anchor = 0, self.machine.now() + 1
+        self._publish()
         self._update_irq()
         self._reschedule()
 
@@ -140,4 +156,5 @@ class Lpc43xxTimer(Peripheral):
             self.mr[(offset - MR0) // 4] = value
         elif offset == CTCR:
             self.ctcr = value
+        self._publish()
         self._reschedule()

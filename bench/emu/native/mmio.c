@@ -1,0 +1,56 @@
+/*
+ * Device registers the fast instance reads without calling into Python.
+ *
+ * Why: a device access costs a Python callback (~10-15 us with the engine's bookkeeping),
+ * and Linux reads its clocksource, a timer's counter, about five times per RPMsg round
+ * trip. A counter is a function of the cycle alone: the device model keeps a mirror of its
+ * state here (bench_counter_t) and the read at a device-access site (bench_hook_site), where
+ * the instruction's cycle is known, is answered natively, with the value the model's own
+ * read would give at that cycle. Every other access, and this one anywhere else (a replay,
+ * the precise instance, another size), goes to the engine's callbacks as before.
+ * Included by corehook.c (one library).
+ */
+
+typedef struct {
+    uint64_t offset;   /* the register's offset in its device's window */
+    uint32_t running;  /* counting (else it holds `ticks`) */
+    int64_t ticks;     /* ticks counted at cycle `anchor` */
+    uint64_t anchor;
+    uint64_t divisor;  /* ticks per count (a prescaler + 1), >= 1 */
+} bench_counter_t;
+
+typedef struct {
+    bench_core_state_t *st;
+    uc_cb_mmio_read_t read;    /* the engine's callbacks, for everything else */
+    uc_cb_mmio_write_t write;
+    bench_counter_t *counter;
+} bench_mmio_t;
+
+static uint64_t bench_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *user)
+{
+    bench_mmio_t *m = (bench_mmio_t *)user;
+    const bench_counter_t *c = m->counter;
+    if (c && offset == c->offset && size == 4 && m->st->at_site) {
+        /* the cycle the engine's read would see: the site's instruction starts at site_count */
+        int64_t ticks = c->ticks;
+        if (c->running) {
+            ticks += (int64_t)(m->st->site_count + 1) - (int64_t)c->anchor;
+            if (ticks < 0)
+                ticks = 0;
+        }
+        return ((uint64_t)ticks / c->divisor) & 0xFFFFFFFFu;
+    }
+    return m->read(uc, offset, size, 0);
+}
+
+static void bench_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
+{
+    bench_mmio_t *m = (bench_mmio_t *)user;
+    m->write(uc, offset, size, value, 0);
+}
+
+/* Map a device window whose accesses go through bench_mmio_read/write. */
+int bench_mmio_map(uc_engine *uc, uint64_t base, uint64_t size, bench_mmio_t *m)
+{
+    return uc_mmio_map(uc, base, size, bench_mmio_read, m, bench_mmio_write, m);
+}
