@@ -3,11 +3,12 @@
  *
  * Why: a device access costs a Python callback (~10-15 us with the engine's bookkeeping),
  * and Linux reads its clocksource, a timer's counter, about five times per RPMsg round
- * trip. A counter is a function of the cycle alone: the device model keeps a mirror of its
- * state here (bench_counter_t) and the read at a device-access site (bench_hook_site), where
- * the instruction's cycle is known, is answered natively, with the value the model's own
- * read would give at that cycle. Every other access, and this one anywhere else (a replay,
- * the precise instance, another size), goes to the engine's callbacks as before.
+ * trip, and the NVIC's ICSR at every interrupt. Both are functions of state kept here: a
+ * counter of the cycle alone (the device model keeps a mirror of its state, bench_counter_t),
+ * ICSR of the native NVIC and IPSR. A 4-byte read of them at a device-access site
+ * (bench_hook_site), where the instruction's cycle is known, is answered natively, with the
+ * value the model's own read would give there. Every other access, and these anywhere else
+ * (a replay, the precise instance), goes to the engine's callbacks as before.
  * Included by corehook.c (one library).
  */
 
@@ -23,8 +24,34 @@ typedef struct {
     bench_core_state_t *st;
     uc_cb_mmio_read_t read;    /* the engine's callbacks, for everything else */
     uc_cb_mmio_write_t write;
-    bench_counter_t *counter;
+    bench_counter_t *counter;  /* NULL: none in this window */
+    uint64_t icsr_offset;      /* where the window has the core's ICSR, ~0: nowhere */
 } bench_mmio_t;
+
+/* ICSR as the engine's SystemControlSpace._icsr computes it. */
+static uint32_t icsr_value(uc_engine *uc, const bench_core_state_t *st)
+{
+    const bench_nvic_t *nv = &st->nvic;
+    uint64_t ipsr = 0;
+    uc_reg_read(uc, UC_ARM_REG_IPSR, &ipsr);
+    uint32_t active = (uint32_t)ipsr & 0x1FFu;
+    int pending = bench_nvic_highest_pending(nv);
+    uint32_t value = active | ((uint32_t)pending << 12);
+    if (pending >= BENCH_IRQ0)
+        value |= 1u << 22;  /* ISRPENDING */
+    int others = 0;
+    for (uint32_t n = 0; n < BENCH_MAX_EXC; n++)
+        others |= nv->active[n] && n != active;
+    if (!others)
+        value |= 1u << 11;  /* RETTOBASE */
+    if (nv->pending[14])
+        value |= 1u << 28;  /* PendSV */
+    if (nv->pending[15])
+        value |= 1u << 26;  /* SysTick */
+    if (nv->pending[2])
+        value |= 1u << 31;  /* NMI */
+    return value;
+}
 
 static uint64_t bench_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *user)
 {
@@ -40,6 +67,8 @@ static uint64_t bench_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, v
         }
         return ((uint64_t)ticks / c->divisor) & 0xFFFFFFFFu;
     }
+    if (offset == m->icsr_offset && size == 4 && m->st->at_site)
+        return icsr_value(uc, m->st);
     return m->read(uc, offset, size, 0);
 }
 

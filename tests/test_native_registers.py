@@ -1,9 +1,8 @@
-"""A timer's counter read by guest code: the value at the reading instruction's exact cycle.
+"""Device registers the fast instance reads natively at device-access sites (native/mmio.c):
+a timer's counter and the NVIC's ICSR. Linux's clocksource and interrupt entry depend on them.
 
-Why this needs a test: at device-access sites the fast instance reads TIMER0's TC natively,
-from a mirror of the timer model (native/mmio.c), and Linux's clocksource depends on it. The
-first read of the loop below is aborted and replayed by the engine (Python); the others are
-sites, answered natively. Every value must be the count at its own cycle.
+In each loop below the first read is aborted and replayed by the engine (Python); the later
+ones are sites, answered natively. Each value must be the one the model gives at that cycle.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import struct
 from bench.emu.elf import load_image, read_elf
 from bench.platforms.builder import load_platform
 from bench.platforms.lpc43xx.timer import Lpc43xxTimer
-from tests.guest.build import REPL, assemble
+from tests.guest.build import REPL, assemble, machine
 
 TIMER = """
 timer: Timers.LPC43xx_Timer @ sysbus <0x40084000, +0x1000>
@@ -81,3 +80,66 @@ def test_counter_reads_follow_the_cycle_exactly(tmp_path, monkeypatch):
     reference, in_python = _run(tmp_path, elf)
     assert in_python == READS
     assert values == reference
+
+
+ICSR_PROGRAM = """
+    .thumb_func
+    .global reset
+reset:
+    ldr r4, =0x20001000         @ thread-mode reads
+    ldr r5, =0xE000ED04         @ ICSR
+    movs r6, #0
+    cpsid i
+    ldr r0, =0x10000000
+    str r0, [r5]                @ PendSV pending (masked)
+    ldr r0, =0xE000E100
+    movs r1, #1
+    str r1, [r0]                @ IRQ0 enabled
+    ldr r0, =0xE000E200
+    str r1, [r0]                @ IRQ0 pending (masked)
+loop:
+    ldr r1, [r5]
+    str r1, [r4, r6, lsl #2]
+    adds r6, r6, #1
+    cmp r6, #8
+    bne loop
+    cpsie i                     @ IRQ0, then PendSV: each reads ICSR in its handler
+    nop
+    nop
+    sev
+    b .
+
+    .thumb_func
+irq0:
+    ldr r0, =0x20001100
+    b handler
+    .thumb_func
+pendsv:
+    ldr r0, =0x20001104
+handler:
+    movs r2, #4
+1:  ldr r1, [r5]
+    subs r2, r2, #1
+    bne 1b
+    str r1, [r0]
+    bx lr
+    .ltorg
+"""
+
+
+def _icsr_values(tmp_path, elf):
+    built = machine(tmp_path, elf)
+    built.machine.run(5_000)
+    assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
+    memory = built.memory_at(0x20001000, 0x108)
+    thread = struct.unpack("<8I", memory.read(0x20001000, 32))
+    return thread, struct.unpack("<2I", memory.read(0x20001100, 8))
+
+
+def test_icsr_reads_match_the_model(tmp_path, monkeypatch):
+    elf = assemble(tmp_path, ICSR_PROGRAM)
+    thread, handlers = _icsr_values(tmp_path, elf)
+    assert thread[-1] == 0x10000000 | 14 << 12 | 1 << 11  # PENDSVSET, PendSV first (lower number), RETTOBASE
+    assert handlers[0] & 0x1FF == 16 and handlers[1] & 0x1FF == 14  # VECTACTIVE in each handler
+    monkeypatch.setattr("bench.emu.cortexm.ICSR_OFFSET", None)  # every read by the model (scs.py)
+    assert _icsr_values(tmp_path, elf) == (thread, handlers)
