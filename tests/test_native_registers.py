@@ -11,7 +11,6 @@ import struct
 
 from bench.emu.elf import load_image, read_elf
 from bench.platforms.builder import load_platform
-from bench.platforms.lpc43xx.timer import Lpc43xxTimer
 from tests.guest.build import REPL, assemble, machine
 
 TIMER = """
@@ -76,7 +75,7 @@ def test_counter_reads_follow_the_cycle_exactly(tmp_path, monkeypatch):
               if all(values[i] == (t + 7 * i) // 3 for i in range(READS))]
     assert len(starts) == 1, values
     # And the model itself, asked at every read, gives the same values.
-    monkeypatch.setattr(Lpc43xxTimer, "native_counter", lambda self: None)
+    monkeypatch.setattr("bench.emu.cortexm.NATIVE_MMIO", False)
     reference, in_python = _run(tmp_path, elf)
     assert in_python == READS
     assert values == reference
@@ -141,5 +140,51 @@ def test_icsr_reads_match_the_model(tmp_path, monkeypatch):
     thread, handlers = _icsr_values(tmp_path, elf)
     assert thread[-1] == 0x10000000 | 14 << 12 | 1 << 11  # PENDSVSET, PendSV first (lower number), RETTOBASE
     assert handlers[0] & 0x1FF == 16 and handlers[1] & 0x1FF == 14  # VECTACTIVE in each handler
-    monkeypatch.setattr("bench.emu.cortexm.ICSR_OFFSET", None)  # every read by the model (scs.py)
+    monkeypatch.setattr("bench.emu.cortexm.NATIVE_MMIO", False)  # every read by the model (scs.py)
     assert _icsr_values(tmp_path, elf) == (thread, handlers)
+
+
+NVIC_PROGRAM = """
+    .thumb_func
+    .global reset
+reset:
+    ldr r5, =0xE000E100         @ ISER; ICER +0x80, ISPR +0x100, ICPR +0x180
+    movs r1, #1
+    movs r6, #0
+loop:
+    str r1, [r5, #0x80]         @ IRQ0 disabled
+    str r1, [r5, #0x100]        @ pending
+    str r1, [r5, #0x180]        @ not pending
+    str r1, [r5, #0x100]        @ pending again
+    nop
+    str r1, [r5]                @ enabled: taken right after this store
+    adds r6, r6, #1
+    cmp r6, #6
+    bne loop
+    sev
+    b .
+
+    .thumb_func
+irq0:
+    ldr r0, =0x20001000
+    ldr r2, [r0]
+    adds r2, r2, #1
+    str r2, [r0]
+    bx lr
+    .ltorg
+"""
+
+
+def _nvic_run(tmp_path, elf):
+    built = machine(tmp_path, elf)
+    built.machine.run(5_000)
+    taken = struct.unpack("<I", built.memory_at(0x20001000, 4).read(0x20001000, 4))[0]
+    return taken, built.machine.trace.records
+
+
+def test_nvic_writes_take_effect_at_their_cycle(tmp_path, monkeypatch):
+    elf = assemble(tmp_path, NVIC_PROGRAM)
+    taken, records = _nvic_run(tmp_path, elf)
+    assert taken == 6
+    monkeypatch.setattr("bench.emu.cortexm.NATIVE_MMIO", False)  # every write by the model (scs.py)
+    assert _nvic_run(tmp_path, elf) == (taken, records)

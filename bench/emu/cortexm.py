@@ -53,7 +53,7 @@ from bench.emu.nvic import (
     exception_name,
 )
 from bench.emu.registers import Registers
-from bench.emu.scs import DWT_BASE, DWT_SIZE, ICSR_OFFSET, SCS_BASE, SCS_SIZE, SystemControlSpace
+from bench.emu.scs import DWT_BASE, DWT_SIZE, SCS_BASE, SCS_SIZE, SystemControlSpace
 from bench.errors import BenchError, GuestError
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ EXC_RETURN_HANDLER, EXC_RETURN_THREAD_MSP, EXC_RETURN_THREAD_PSP = 0xFFFFFFF1, 0
 UNTIL_NEVER = 0xFFFFFFFF  # an odd address: Thumb code never has its PC there
 UNMAPPED_ACCESS = UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED
 ADDRESS_SPACE = 1 << 32
+# Device accesses mmio.c can answer at sites are answered there; "off" leaves every one to Python.
+NATIVE_MMIO = os.environ.get("AMP_BENCH_NATIVE_MMIO", "on") != "off"
 STUCK_LIMIT = 10_000  # emu_starts at the same cycle and PC before the engine reports itself stuck
 
 _T = TypeVar("_T")
@@ -133,7 +135,7 @@ class CortexM:
         self.nvic = Nvic(config.num_irqs, config.priority_bits, has_basepri=self.is_v7m, state=self.state.nvic)
         self.scs = SystemControlSpace(self)
         self.map_mmio(SCS_BASE, SCS_SIZE, lambda off, sz: self.scs.read(off, sz),
-                      lambda off, sz, val: self.scs.write(off, sz, val), icsr_at=ICSR_OFFSET)
+                      lambda off, sz, val: self.scs.write(off, sz, val), scs=True)
         if self.is_v7m:
             self.map_mmio(DWT_BASE, DWT_SIZE, lambda off, sz: self.scs.dwt_read(off, sz),
                           lambda off, sz, val: self.scs.dwt_write(off, sz, val))
@@ -241,7 +243,7 @@ class CortexM:
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None],
                  exact: Callable[[int, bool], bool] | None = None,
-                 counter: native.CycleCounter | None = None, icsr_at: int | None = None) -> None:
+                 counter: native.CycleCounter | None = None, scs: bool = False) -> None:
         """Map a peripheral window; callbacks get (offset, size[, value]).
 
         During emulation the first access of an instruction is aborted (Unicorn restores the
@@ -252,8 +254,10 @@ class CortexM:
         the instruction then becomes a site (bench_hook_site): its own hook gives its exact
         cycle, so later accesses take effect in place, without the replay. `exact(offset,
         is_write)` may exempt accesses whose timing cannot matter (Peripheral.exact). A
-        `counter` register (Peripheral.native_counter), and the ICSR at offset `icsr_at`, are read
-        at sites without Python (native/mmio.c).
+        At sites, a `counter` register (Peripheral.native_counter) is read without Python, and
+        so, in the core's own System Control Space (`scs`), are ICSR reads and NVIC
+        enable/pending writes (native/mmio.c); AMP_BENCH_NATIVE_MMIO=off leaves them all to
+        the callbacks, to check against.
         """
         machine = self.machine
 
@@ -289,15 +293,15 @@ class CortexM:
             uc.emu_stop()
 
         for uc in self._instances:
-            if (counter is not None or icsr_at is not None) and uc is self._fast:
-                self._map_native_window(uc, base, size, on_read, on_write, counter, icsr_at)
+            if (counter is not None or scs) and uc is self._fast and NATIVE_MMIO:
+                self._map_native_window(uc, base, size, on_read, on_write, counter, scs)
             else:
                 uc.mmio_map(base, size, on_read, None, on_write, None)
 
     def _map_native_window(self, uc: Uc, base: int, size: int, on_read: Callable[..., int],
                            on_write: Callable[..., None], counter: native.CycleCounter | None,
-                           icsr_at: int | None) -> None:
-        """Map a window through mmio.c: it answers reads of `counter` or ICSR at sites, and passes every
+                           scs: bool) -> None:
+        """Map a window through mmio.c: it answers what it can at sites (see map_mmio), and passes every
         other access to the engine's callbacks (wrapped as the binding wraps its own)."""
         read_fn = uccallback(uc, MMIO_READ_CFUNC)(lambda uc_, offset, size_, _key: on_read(uc_, offset, size_, None))
         write_fn = uccallback(uc, MMIO_WRITE_CFUNC)(
@@ -305,7 +309,7 @@ class CortexM:
         window = native.MmioWindow(ctypes.pointer(self.state), ctypes.cast(read_fn, ctypes.c_void_p),
                                    ctypes.cast(write_fn, ctypes.c_void_p),
                                    ctypes.pointer(counter) if counter is not None else None,
-                                   native.NO_OFFSET if icsr_at is None else icsr_at)
+                                   int(scs))
         err = native.library().bench_mmio_map(uc._uch, base, size, ctypes.byref(window))
         if err:
             raise BenchError(f"{self.name}: cannot map the device window at 0x{base:08x} (unicorn error {err})")

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from bench.emu.cortexm import CortexM
 
 SCS_BASE, SCS_SIZE = 0xE000E000, 0x1000
-ICSR_OFFSET = 0xD04  # Interrupt Control and State Register (also read natively at sites: native/mmio.c)
 DWT_BASE, DWT_SIZE = 0xE0001000, 0x1000
 
 
@@ -139,7 +138,7 @@ class SystemControlSpace:
             return self._read_bytes(offset, size, lambda i: nvic.priority[IRQ0 + i - 0x400])
         if offset == 0xD00:
             return {"cortex-m4": 0x410FC241, "cortex-m0": 0x410CC200}.get(core.config.model, 0)
-        if offset == ICSR_OFFSET:
+        if offset == 0xD04:
             return self._icsr()
         if offset == 0xD08:
             return core.vtor if core.config.has_vtor else 0

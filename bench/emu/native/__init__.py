@@ -242,10 +242,7 @@ class MmioWindow(ctypes.Structure):
     """Mirror of bench_mmio_t: a device window whose accesses pass through mmio.c."""
 
     _fields_ = [("st", ctypes.POINTER(CoreState)), ("read", ctypes.c_void_p), ("write", ctypes.c_void_p),
-                ("counter", ctypes.POINTER(CycleCounter)), ("icsr_offset", ctypes.c_uint64)]
-
-
-NO_OFFSET = 2**64 - 1  # MmioWindow.icsr_offset: the window has no ICSR
+                ("counter", ctypes.POINTER(CycleCounter)), ("scs", ctypes.c_uint32)]
 
 
 @cache

@@ -1,13 +1,15 @@
 /*
  * Device registers the fast instance reads without calling into Python.
  *
- * Why: a device access costs a Python callback (~10-15 us with the engine's bookkeeping),
- * and Linux reads its clocksource, a timer's counter, about five times per RPMsg round
- * trip, and the NVIC's ICSR at every interrupt. Both are functions of state kept here: a
- * counter of the cycle alone (the device model keeps a mirror of its state, bench_counter_t),
- * ICSR of the native NVIC and IPSR. A 4-byte read of them at a device-access site
- * (bench_hook_site), where the instruction's cycle is known, is answered natively, with the
- * value the model's own read would give there. Every other access, and these anywhere else
+ * Why: a device access costs a Python callback (~10-15 us with the engine's bookkeeping).
+ * Per RPMsg round trip Linux reads its clocksource, a timer's counter, about five times,
+ * the NVIC's ICSR at every interrupt, and enables and disables an interrupt in the NVIC.
+ * All of that is state kept here: a counter is a function of the cycle alone (the device
+ * model keeps a mirror of its state, bench_counter_t), ICSR of the native NVIC and IPSR,
+ * and the NVIC's enable and pending bits are the native NVIC. A 4-byte access to them at a
+ * device-access site (bench_hook_site), where the instruction's cycle is known, is done
+ * here, with the effect the engine's own callback would have there (scs.py and
+ * CortexM.interrupts_changed for the NVIC). Every other access, and these anywhere else
  * (a replay, the precise instance), goes to the engine's callbacks as before.
  * Included by corehook.c (one library).
  */
@@ -25,8 +27,11 @@ typedef struct {
     uc_cb_mmio_read_t read;    /* the engine's callbacks, for everything else */
     uc_cb_mmio_write_t write;
     bench_counter_t *counter;  /* NULL: none in this window */
-    uint64_t icsr_offset;      /* where the window has the core's ICSR, ~0: nowhere */
+    uint32_t scs;              /* the window is the core's own System Control Space */
 } bench_mmio_t;
+
+#define SCS_ICSR 0xD04u
+#define SCS_NVIC_BANKS 0x100u  /* ISER, ICER, ISPR, ICPR: 0x80 bytes each */
 
 /* ICSR as the engine's SystemControlSpace._icsr computes it. */
 static uint32_t icsr_value(uc_engine *uc, const bench_core_state_t *st)
@@ -67,14 +72,46 @@ static uint64_t bench_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, v
         }
         return ((uint64_t)ticks / c->divisor) & 0xFFFFFFFFu;
     }
-    if (offset == m->icsr_offset && size == 4 && m->st->at_site)
+    if (m->scs && offset == SCS_ICSR && size == 4 && m->st->at_site)
         return icsr_value(uc, m->st);
     return m->read(uc, offset, size, 0);
+}
+
+/* A write to ISER/ICER/ISPR/ICPR by the running core itself: SystemControlSpace.write, then
+ * CortexM.interrupts_changed (which, for a running core, asks it to stop after the write
+ * so that it takes a pending exception at once). */
+static void nvic_bank_write(bench_core_state_t *st, uint64_t offset, uint32_t value)
+{
+    bench_nvic_t *nv = &st->nvic;
+    uint32_t bank = (uint32_t)(offset - SCS_NVIC_BANKS) / 0x80u, word = (uint32_t)(offset - SCS_NVIC_BANKS) % 0x80u;
+    uint32_t first = BENCH_IRQ0 + (word / 4u) * 32u;
+    for (uint32_t i = 0; i < 32; i++) {
+        uint32_t number = first + i;
+        if (!(value >> i & 1u) || number >= nv->count)
+            continue;
+        if (bank == 0)
+            nv->enabled[number] = 1;
+        else if (bank == 1)
+            nv->enabled[number] = 0;
+        else if (bank == 2)
+            nv->pending[number] = 1;
+        else  /* a level line that is still high keeps the interrupt pending */
+            nv->pending[number] = nv->line_level[number - BENCH_IRQ0] && !nv->active[number];
+    }
+    int pending = bench_nvic_highest_pending(nv);
+    st->irq_hint = pending != 0;
+    if (pending)
+        st->take_now = st->stop_next = 1;
 }
 
 static void bench_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
 {
     bench_mmio_t *m = (bench_mmio_t *)user;
+    if (m->scs && size == 4 && !(offset & 3u) && offset >= SCS_NVIC_BANKS && offset < SCS_NVIC_BANKS + 0x200u
+        && m->st->at_site) {
+        nvic_bank_write(m->st, offset, (uint32_t)value);
+        return;
+    }
     m->write(uc, offset, size, value, 0);
 }
 
