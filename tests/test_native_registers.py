@@ -126,11 +126,16 @@ handler:
 """
 
 
-def _icsr_values(tmp_path, elf):
+def _ran(tmp_path, elf):
+    """The one-core test machine after it ran the program to its final SEV."""
     built = machine(tmp_path, elf)
     built.machine.run(5_000)
     assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
-    memory = built.memory_at(0x20001000, 0x108)
+    return built
+
+
+def _icsr_values(tmp_path, elf):
+    memory = _ran(tmp_path, elf).memory_at(0x20001000, 0x108)
     thread = struct.unpack("<8I", memory.read(0x20001000, 32))
     return thread, struct.unpack("<2I", memory.read(0x20001100, 8))
 
@@ -176,8 +181,7 @@ irq0:
 
 
 def _nvic_run(tmp_path, elf):
-    built = machine(tmp_path, elf)
-    built.machine.run(5_000)
+    built = _ran(tmp_path, elf)
     taken = struct.unpack("<I", built.memory_at(0x20001000, 4).read(0x20001000, 4))[0]
     return taken, built.machine.trace.records
 
