@@ -203,6 +203,8 @@ class CortexM:
     event_register = native.state_field("event_register", bool)
     vtor, scr, ccr = native.state_field("vtor"), native.state_field("scr"), native.state_field("ccr")
     _yield = native.state_field("yield_req", bool)
+    # A device access was aborted (map_mmio): the engine replays it, or bench_lockstep does.
+    _mmio_aborted = native.state_field("mmio_aborted", bool)
 
     @property
     def _intno(self) -> int | None:

@@ -138,6 +138,7 @@ class CoreState(ctypes.Structure):
         "intno", "yield_req", "native_exc", "core_index", "event_register", "vtor", "scr", "ccr", "has_vtor",
         "is_v7m", "irq_entry_cycles", "tail_chain_cycles", "last_err")] + [
         ("code_pages", ctypes.c_void_p),
+        ("mmio_aborted", ctypes.c_uint32),
     ]
 
 

@@ -127,6 +127,7 @@ typedef struct {
     uint32_t vtor, scr, ccr, has_vtor, is_v7m, irq_entry_cycles, tail_chain_cycles;
     uint32_t last_err;    /* bench_run_fast: Unicorn's error that ended it */
     uint8_t *code_pages;  /* fast instance: bit per 1 KiB page it ever ran code from (see bench_tlb_fill_fast) */
+    uint32_t mmio_aborted;  /* the engine aborted a device access of the last run (CortexM.map_mmio) */
 } bench_core_state_t;
 
 /* The native exception steps (exceptions.c, included at the end). */
@@ -955,6 +956,7 @@ static int run_core(bench_lockstep_t *ls, uint32_t k, uint64_t limit, int ahead,
     st->reason = STOP_NONE;
     st->prev_end = ls->pc[k];
     st->intno = 0;  /* what an undone run saw is not this run's */
+    st->mmio_aborted = 0;
     *err = uc_emu_start(ls->uc[k], ls->pc[k] | 1, 0xFFFFFFFFu, 0, 0);
     if (*err == UC_ERR_OK && st->reason == STOP_LIMIT) {
         ls->pc[k] = st->stop_pc;
@@ -1031,6 +1033,37 @@ static int native_after_run(bench_lockstep_t *ls, uint32_t k, uc_err err)
     ls->pc[k] = st->pc;
     st->reason = STOP_NONE;
     return 1;
+}
+
+/*
+ * Core k, a window's leader, stopped at a device access the engine aborted because the core
+ * ran ahead; the follower has now caught up to that place. Run that one instruction again
+ * with the access live, as CortexM._replay does on the precise instance: 1 when done (and
+ * whatever it stopped for handled natively), 0 when it is not such a stop, -1 when the engine
+ * must handle how the replay stopped (ls->err).
+ */
+static int native_replay(bench_lockstep_t *ls, uint32_t k, uc_err err)
+{
+    bench_core_state_t *st = ls->st[k];
+    if (err != UC_ERR_OK || !st->mmio_aborted || st->intno || !st->native_exc || st->yield_req)
+        return 0;
+    uint64_t pc = 0;
+    uc_reg_read(ls->uc[k], UC_ARM_REG_PC, &pc);
+    if (pc != st->block_addr)
+        return 0;
+    st->count = st->block_base;  /* the precise hook counted the instruction the access left */
+    ls->pc[k] = pc;
+    uint32_t stop_after = st->stop_next;  /* a stop due after the block: after this instruction */
+    st->stop_next = 0;
+    uc_err again;
+    int done = run_core(ls, k, st->count + 1, 0, &again);
+    if (done || native_after_run(ls, k, again)) {
+        st->stop_next |= stop_after;
+        return 1;
+    }
+    st->stop_next |= stop_after;
+    ls->err = again;
+    return -1;
 }
 
 /* The reference order, until a core needs the engine (its index), the horizon (-1) or `until` (-2). */
@@ -1227,9 +1260,11 @@ int bench_lockstep(bench_lockstep_t *ls)
             return (int)follow;
         }
         if (!lead_free) {
-            if (native_after_run(ls, lead, lead_err))
+            int replayed = native_replay(ls, lead, lead_err);
+            if (replayed > 0 || (replayed == 0 && native_after_run(ls, lead, lead_err)))
                 continue;
-            ls->err = lead_err;
+            if (replayed == 0)
+                ls->err = lead_err;
             return (int)lead;
         }
     }
