@@ -89,7 +89,7 @@ def take(machine: Machine) -> Snapshot:
         irq_levels=[(line, line.level) for line in lines],
         events=[(event, event.cancelled) for event in machine._events],
         machine={"_seq": machine._seq, "_idle_time": machine._idle_time},
-        trace=(list(machine.trace.records), machine.trace._hash.copy(), machine.trace.count),
+        trace=(list(machine.trace.records), machine.trace.hash_state(), machine.trace.count),
     )
     snapshot.seconds_to_take = time.perf_counter() - start
     return snapshot
@@ -130,7 +130,6 @@ def restore(machine: Machine, snapshot: Snapshot) -> float:
         setattr(machine, name, value)
     records, digest, count = snapshot.trace
     machine.trace.records = list(records)
-    machine.trace._hash = digest.copy()
-    machine.trace.count = count
+    machine.trace.restore_hash(digest, count)
     machine.error = None
     return time.perf_counter() - start

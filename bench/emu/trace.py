@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+HASH_BATCH = 256  # records hashed together
+
 
 class Trace:
     """An append-only list of (cycle, core, kind, fields) records with a running digest."""
@@ -21,6 +23,7 @@ class Trace:
         self.records: list[tuple[int, str, str, dict[str, Any]]] = []
         self.keep = keep
         self._hash = hashlib.sha256()
+        self._lines: list[str] = []  # canonical lines not hashed yet (hashed in batches: cheaper)
         self.count = 0
         # Records made natively and not yet reported (Machine.drain_events): reported first,
         # so that the order is the order things happened in.
@@ -29,17 +32,37 @@ class Trace:
     def record(self, cycle: int, core: str, kind: str, **fields: Any) -> None:
         if self.pending is not None:
             self.pending()
-        line = f"{cycle} {core} {kind}" + "".join(f" {k}={fields[k]}" for k in sorted(fields))
-        self._hash.update(line.encode() + b"\n")
+        if fields:
+            self._lines.append(f"{cycle} {core} {kind}" + "".join(f" {k}={v}" for k, v in sorted(fields.items())))
+        else:
+            self._lines.append(f"{cycle} {core} {kind}")
+        if len(self._lines) >= HASH_BATCH:
+            self._flush()
         self.count += 1
         if self.keep:
             self.records.append((cycle, core, kind, fields))
+
+    def _flush(self) -> None:
+        if self._lines:
+            self._hash.update(("\n".join(self._lines) + "\n").encode())
+            self._lines.clear()
+
+    def hash_state(self) -> Any:
+        """A copy of the running digest's state (for snapshots)."""
+        self._flush()
+        return self._hash.copy()
+
+    def restore_hash(self, state: Any, count: int) -> None:
+        self._lines.clear()
+        self._hash = state.copy()
+        self.count = count
 
     @property
     def digest(self) -> str:
         """SHA-256 over the canonical text of every record so far."""
         if self.pending is not None:
             self.pending()
+        self._flush()
         return self._hash.hexdigest()
 
     def write_jsonl(self, path: Path, start: int = 0) -> None:
