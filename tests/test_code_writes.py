@@ -9,6 +9,7 @@ routine's code through an unprivileged entry after the privileged code ran it.
 
 from __future__ import annotations
 
+import pytest
 from unicorn import arm_const as A
 
 from tests.guest.build import assemble, machine
@@ -51,5 +52,60 @@ def test_rewritten_code_runs_in_its_new_form(tmp_path):
     built.machine.run(2000)
     core = built.core("cpu")
     assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
+    assert core.reg(A.UC_ARM_REG_R6) == 1
+    assert core.reg(A.UC_ARM_REG_R7) == 2
+
+
+# The routine is written through an unprivileged entry before privileged code first runs it.
+# Translating it marks that entry "not dirty" again, but a data-only entry is made fast by its
+# next store (the one beside the code): unless the page turning code dropped the entry, the
+# rewrite after it would go through unchecked. Both instances (bench_tlb_fill_fast, bench_tlb_fill).
+WRITTEN_FIRST = """
+    .thumb_func
+    .global reset
+reset:
+    ldr r4, =0x20001000
+    orr r5, r4, #1
+    movs r0, #1
+    msr control, r0             @ unprivileged
+    isb
+    ldr r0, =0x2001             @ movs r0, #1
+    strh r0, [r4]
+    ldr r0, =0x4770             @ bx lr
+    strh r0, [r4, #2]
+    svc #0                      @ privileged
+    blx r5                      @ runs `movs r0, #1`
+    mov r6, r0
+    movs r0, #1
+    msr control, r0             @ unprivileged again: the same entry as the first writes
+    isb
+    str r0, [r4, #0x100]        @ a store beside the code first
+    ldr r0, =0x2002             @ movs r0, #2
+    strh r0, [r4]
+    svc #0
+    blx r5                      @ must run `movs r0, #2`
+    mov r7, r0
+    sev
+    b .
+
+    .thumb_func
+svc:
+    movs r0, #0
+    msr control, r0
+    bx lr
+    .ltorg
+"""
+
+
+@pytest.mark.parametrize("precise", [False, True], ids=["fast", "precise"])
+def test_code_written_before_it_first_ran_is_rewritten_too(tmp_path, precise):
+    built = machine(tmp_path, assemble(tmp_path, WRITTEN_FIRST))
+    core = built.core("cpu")
+    if precise:  # the per-instruction instance, as in lockstep
+        built.machine.running = core
+        core.run(2000, precise=True)
+        built.machine.running = None
+    else:
+        built.machine.run(2000)
     assert core.reg(A.UC_ARM_REG_R6) == 1
     assert core.reg(A.UC_ARM_REG_R7) == 2

@@ -656,7 +656,10 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
             st->it_end = end;
         }
     }
+    uint32_t known = st->executed.n + st->executed.overflow;
     note_page(&st->executed, (uint32_t)(addr >> BENCH_PAGE_BITS));
+    if (st->executed.n + st->executed.overflow != known)
+        uc_ctl_flush_tlb(uc);  /* a page turned code: no data-only entry may outlive that (bench_tlb_fill) */
     if (st->spec && st->spec->mode) {
         spec_access(uc, st, st->spec, addr, size, 0);  /* code counts as read: a write there is a conflict */
         if (st->reason == STOP_CONFLICT) {
@@ -718,16 +721,19 @@ bool bench_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entr
             note_page(&st->written, page);
         }
         note_page(&sp->writable, page);
-        result->perms = UC_PROT_ALL;
+        result->perms = has_page(&st->executed, page) ? UC_PROT_ALL : (uc_prot)(UC_PROT_READ | UC_PROT_WRITE);
         it_after_access(uc, st);
         return true;
     }
+    uint32_t exec = UC_PROT_EXEC;
     if (type == UC_MEM_READ) {
         if (host && sp->mode)
             spec_access(uc, st, sp, base, 1, 0);
         it_after_access(uc, st);
+        if (!has_page(&st->executed, page))
+            exec = 0;  /* a data page: its stores may take the fast path (see bench_tlb_fill_fast) */
     }
-    result->perms = (uc_prot)(UC_PROT_READ | UC_PROT_EXEC | (has_page(&sp->writable, page) ? UC_PROT_WRITE : 0));
+    result->perms = (uc_prot)(UC_PROT_READ | exec | (has_page(&sp->writable, page) ? UC_PROT_WRITE : 0));
     return true;
 }
 
