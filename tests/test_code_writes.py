@@ -1,10 +1,10 @@
-"""Code a core writes and then runs: the fast instance must run the new code, not a stale block.
+"""Code a core writes and then runs: each instance must run the new code, not a stale block.
 
-Why this needs a test: Unicorn keeps no dirty-page bookkeeping, so the fast instance gives
-data accesses to pages it never ran code from a TLB entry without execute permission, which
-Unicorn then lets stores through without looking for translated code (bench_tlb_fill_fast).
-Privileged and unprivileged accesses have separate TLB entries; the case below writes a
-routine's code through an unprivileged entry after the privileged code ran it.
+Why this needs a test: Unicorn keeps no dirty-page bookkeeping, so both instances give data
+accesses to pages they never ran code from a TLB entry without execute permission, which
+Unicorn then lets stores through without looking for translated code (bench_tlb_fill_fast,
+bench_tlb_fill). Privileged and unprivileged accesses have separate TLB entries; in both
+programs the routine is rewritten through an unprivileged entry after privileged code ran it.
 """
 
 from __future__ import annotations
@@ -14,22 +14,10 @@ from unicorn import arm_const as A
 
 from tests.guest.build import assemble, machine
 
-PROGRAM = """
-    .thumb_func
-    .global reset
-reset:
-    ldr r4, =0x20001000         @ the routine, alone in its 1 KiB page
-    ldr r0, =0x2001             @ movs r0, #1
-    strh r0, [r4]
-    ldr r0, =0x4770             @ bx lr
-    strh r0, [r4, #2]
-    orr r5, r4, #1
-    blx r5                      @ privileged: runs `movs r0, #1`
-    mov r6, r0
-    movs r0, #1
-    msr control, r0             @ unprivileged: its own TLB entries
-    isb
-    str r0, [r4, #0x100]        @ a data store to the page first
+# Unprivileged, with r4 = the routine and r5 = its address | 1: a store beside the code, the
+# rewrite, back to privileged (SVC), and the routine run again.
+REWRITE = """
+    str r0, [r4, #0x100]        @ a store beside the code first
     ldr r0, =0x2002             @ movs r0, #2
     strh r0, [r4]               @ then rewrite the routine
     svc #0                      @ back to privileged
@@ -46,20 +34,28 @@ svc:
     .ltorg
 """
 
+# Privileged code writes the routine and runs it; the unprivileged entry is new after that.
+RUN_FIRST = """
+    .thumb_func
+    .global reset
+reset:
+    ldr r4, =0x20001000         @ the routine, alone in its 1 KiB page
+    orr r5, r4, #1
+    ldr r0, =0x2001             @ movs r0, #1
+    strh r0, [r4]
+    ldr r0, =0x4770             @ bx lr
+    strh r0, [r4, #2]
+    blx r5                      @ privileged: runs `movs r0, #1`
+    mov r6, r0
+    movs r0, #1
+    msr control, r0             @ unprivileged: its own TLB entries
+    isb
+""" + REWRITE
 
-def test_rewritten_code_runs_in_its_new_form(tmp_path):
-    built = machine(tmp_path, assemble(tmp_path, PROGRAM))
-    built.machine.run(2000)
-    core = built.core("cpu")
-    assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
-    assert core.reg(A.UC_ARM_REG_R6) == 1
-    assert core.reg(A.UC_ARM_REG_R7) == 2
-
-
-# The routine is written through an unprivileged entry before privileged code first runs it.
+# The routine is written through the unprivileged entry before privileged code first runs it.
 # Translating it marks that entry "not dirty" again, but a data-only entry is made fast by its
 # next store (the one beside the code): unless the page turning code dropped the entry, the
-# rewrite after it would go through unchecked. Both instances (bench_tlb_fill_fast, bench_tlb_fill).
+# rewrite after it would go through unchecked.
 WRITTEN_FIRST = """
     .thumb_func
     .global reset
@@ -79,27 +75,13 @@ reset:
     movs r0, #1
     msr control, r0             @ unprivileged again: the same entry as the first writes
     isb
-    str r0, [r4, #0x100]        @ a store beside the code first
-    ldr r0, =0x2002             @ movs r0, #2
-    strh r0, [r4]
-    svc #0
-    blx r5                      @ must run `movs r0, #2`
-    mov r7, r0
-    sev
-    b .
-
-    .thumb_func
-svc:
-    movs r0, #0
-    msr control, r0
-    bx lr
-    .ltorg
-"""
+""" + REWRITE
 
 
+@pytest.mark.parametrize("program", [RUN_FIRST, WRITTEN_FIRST], ids=["run-first", "written-first"])
 @pytest.mark.parametrize("precise", [False, True], ids=["fast", "precise"])
-def test_code_written_before_it_first_ran_is_rewritten_too(tmp_path, precise):
-    built = machine(tmp_path, assemble(tmp_path, WRITTEN_FIRST))
+def test_rewritten_code_runs_in_its_new_form(tmp_path, program, precise):
+    built = machine(tmp_path, assemble(tmp_path, program))
     core = built.core("cpu")
     if precise:  # the per-instruction instance, as in lockstep
         built.machine.running = core
@@ -107,5 +89,6 @@ def test_code_written_before_it_first_ran_is_rewritten_too(tmp_path, precise):
         built.machine.running = None
     else:
         built.machine.run(2000)
+    assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
     assert core.reg(A.UC_ARM_REG_R6) == 1
     assert core.reg(A.UC_ARM_REG_R7) == 2
