@@ -255,11 +255,11 @@ class CortexM:
         after the instruction, not at the end of its translated block. On the fast instance
         the instruction then becomes a site (bench_hook_site): its own hook gives its exact
         cycle, so later accesses take effect in place, without the replay. `exact(offset,
-        is_write)` may exempt accesses whose timing cannot matter (Peripheral.exact). A
-        At sites, a `counter` register (Peripheral.native_counter) is read without Python, and
-        so, in the core's own System Control Space (`scs`), are ICSR reads and NVIC
-        enable/pending writes (native/mmio.c); AMP_BENCH_NATIVE_MMIO=off leaves them all to
-        the callbacks, to check against.
+        is_write)` may exempt accesses whose timing cannot matter (Peripheral.exact). At sites,
+        a `counter` register (Peripheral.native_counter) is read without Python, and so, in
+        the core's own System Control Space (`scs`), are ICSR reads and NVIC enable/pending
+        writes (native/mmio.c); AMP_BENCH_NATIVE_MMIO=off leaves them all to the callbacks,
+        to check against.
         """
         machine = self.machine
 

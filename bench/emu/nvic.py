@@ -101,6 +101,14 @@ class Nvic:
         """The pending, enabled exception that would be taken first, or None."""
         return self._lib.bench_nvic_highest_pending(self._ref) or None
 
+    def icsr(self, vectactive: int) -> int:
+        """ICSR with VECTACTIVE `vectactive` (native/mmio.c computes it for reads at sites too)."""
+        return self._lib.bench_icsr(self._ref, vectactive)
+
+    def bank_write(self, offset: int, value: int) -> None:
+        """A write to ISER/ICER/ISPR/ICPR at SCS offset 0x100-0x2FF (native/mmio.c does it at sites too)."""
+        self._lib.bench_nvic_bank_write(self._ref, offset, value & 0xFFFFFFFF)
+
     def any_pending(self) -> bool:
         return self._lib.bench_nvic_highest_pending(self._ref) != 0
 

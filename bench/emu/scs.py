@@ -171,22 +171,7 @@ class SystemControlSpace:
         return value
 
     def _icsr(self) -> int:
-        core, nvic = self.core, self.core.nvic
-        vectactive = core.reg_ipsr()
-        pending = nvic.highest_pending()
-        value = vectactive | ((pending or 0) << 12)
-        if pending is not None and pending >= IRQ0:
-            value |= 1 << 22  # ISRPENDING
-        others = [n for n, a in enumerate(nvic.active) if a and n != vectactive]
-        if not others:
-            value |= 1 << 11  # RETTOBASE
-        if nvic.pending[PENDSV]:
-            value |= 1 << 28
-        if nvic.pending[SYSTICK]:
-            value |= 1 << 26
-        if nvic.pending[NMI]:
-            value |= 1 << 31
-        return value
+        return self.core.nvic.icsr(self.core.reg_ipsr())
 
     def _shcsr(self) -> int:
         nvic = self.core.nvic
@@ -202,21 +187,7 @@ class SystemControlSpace:
             self.systick.write(offset & ~3, value)
             return
         if 0x100 <= offset < 0x300:
-            bank, word = divmod(offset - 0x100, 0x80)
-            first = IRQ0 + (word // 4) * 32
-            for i in range(32):
-                if value >> i & 1 and first + i < len(nvic.enabled):
-                    number = first + i
-                    if bank == 0:
-                        nvic.enabled[number] = True
-                    elif bank == 1:
-                        nvic.enabled[number] = False
-                    elif bank == 2:
-                        nvic.pending[number] = True
-                    elif bank == 3:
-                        irq = number - IRQ0
-                        # A level line that is still high keeps the interrupt pending.
-                        nvic.pending[number] = nvic.line_level[irq] and not nvic.active[number]
+            nvic.bank_write(offset, value)
             core.interrupts_changed()
             return
         if 0x400 <= offset < 0x400 + nvic.num_irqs:

@@ -282,6 +282,9 @@ def library() -> ctypes.CDLL:
         getattr(lib, name).restype = ctypes.c_int
     lib.bench_mmio_map.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(MmioWindow)]
     lib.bench_mmio_map.restype = ctypes.c_int
+    lib.bench_icsr.argtypes = [ctypes.POINTER(NvicState), ctypes.c_uint32]
+    lib.bench_icsr.restype = ctypes.c_uint32
+    lib.bench_nvic_bank_write.argtypes = [ctypes.POINTER(NvicState), ctypes.c_uint32, ctypes.c_uint32]
     lib.bench_nvic_highest_pending.argtypes = [ctypes.POINTER(NvicState)]
     lib.bench_nvic_highest_pending.restype = ctypes.c_int
     lib.bench_nvic_execution_priority.argtypes = [ctypes.POINTER(NvicState), ctypes.c_uint32, ctypes.c_uint32,

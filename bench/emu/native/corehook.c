@@ -710,6 +710,9 @@ bool bench_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entr
     uint32_t page = (uint32_t)(vaddr >> BENCH_PAGE_BITS);
     uint64_t base = (uint64_t)page << BENCH_PAGE_BITS;
     uint8_t *host = (uint8_t *)peek(st, base, BENCH_PAGE_SIZE);  /* NULL: a device or unmapped */
+    /* A data page (no code run from it) gets no execute permission: its stores may then take
+     * the fast path (see bench_tlb_fill_fast). */
+    uint32_t exec = type == UC_MEM_FETCH || has_page(&st->executed, page) ? UC_PROT_EXEC : 0;
     result->paddr = base;
     if (type == UC_MEM_WRITE) {
         if (host) {
@@ -721,17 +724,14 @@ bool bench_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entr
             note_page(&st->written, page);
         }
         note_page(&sp->writable, page);
-        result->perms = has_page(&st->executed, page) ? UC_PROT_ALL : (uc_prot)(UC_PROT_READ | UC_PROT_WRITE);
+        result->perms = (uc_prot)(UC_PROT_READ | UC_PROT_WRITE | exec);
         it_after_access(uc, st);
         return true;
     }
-    uint32_t exec = UC_PROT_EXEC;
     if (type == UC_MEM_READ) {
         if (host && sp->mode)
             spec_access(uc, st, sp, base, 1, 0);
         it_after_access(uc, st);
-        if (!has_page(&st->executed, page))
-            exec = 0;  /* a data page: its stores may take the fast path (see bench_tlb_fill_fast) */
     }
     result->perms = (uc_prot)(UC_PROT_READ | exec | (has_page(&sp->writable, page) ? UC_PROT_WRITE : 0));
     return true;
@@ -1063,11 +1063,9 @@ static int native_replay(bench_lockstep_t *ls, uint32_t k, uc_err err)
     st->stop_next = 0;
     uc_err again;
     int done = run_core(ls, k, st->count + 1, 0, &again);
-    if (done || native_after_run(ls, k, again)) {
-        st->stop_next |= stop_after;
-        return 1;
-    }
     st->stop_next |= stop_after;
+    if (done || native_after_run(ls, k, again))
+        return 1;
     ls->err = again;
     return -1;
 }

@@ -1,5 +1,5 @@
 /*
- * Device registers the fast instance reads without calling into Python.
+ * Device registers the fast instance accesses without calling into Python.
  *
  * Why: a device access costs a Python callback (~10-15 us with the engine's bookkeeping).
  * Per RPMsg round trip Linux reads its clocksource, a timer's counter, about five times,
@@ -33,19 +33,15 @@ typedef struct {
 #define SCS_ICSR 0xD04u
 #define SCS_NVIC_BANKS 0x100u  /* ISER, ICER, ISPR, ICPR: 0x80 bytes each */
 
-/* ICSR as the engine's SystemControlSpace._icsr computes it. */
-static uint32_t icsr_value(uc_engine *uc, const bench_core_state_t *st)
+/* ICSR with VECTACTIVE `active` (the engine's SystemControlSpace reads it through here too). */
+uint32_t bench_icsr(const bench_nvic_t *nv, uint32_t active)
 {
-    const bench_nvic_t *nv = &st->nvic;
-    uint64_t ipsr = 0;
-    uc_reg_read(uc, UC_ARM_REG_IPSR, &ipsr);
-    uint32_t active = (uint32_t)ipsr & 0x1FFu;
     int pending = bench_nvic_highest_pending(nv);
     uint32_t value = active | ((uint32_t)pending << 12);
     if (pending >= BENCH_IRQ0)
         value |= 1u << 22;  /* ISRPENDING */
     int others = 0;
-    for (uint32_t n = 0; n < BENCH_MAX_EXC; n++)
+    for (uint32_t n = 0; n < nv->count; n++)
         others |= nv->active[n] && n != active;
     if (!others)
         value |= 1u << 11;  /* RETTOBASE */
@@ -56,6 +52,27 @@ static uint32_t icsr_value(uc_engine *uc, const bench_core_state_t *st)
     if (nv->pending[2])
         value |= 1u << 31;  /* NMI */
     return value;
+}
+
+/* A write of `value` to ISER/ICER/ISPR/ICPR at SCS offset 0x100-0x2FF (the engine's
+ * SystemControlSpace writes through here too). */
+void bench_nvic_bank_write(bench_nvic_t *nv, uint32_t offset, uint32_t value)
+{
+    uint32_t bank = (offset - SCS_NVIC_BANKS) / 0x80u, word = (offset - SCS_NVIC_BANKS) % 0x80u;
+    uint32_t first = BENCH_IRQ0 + (word / 4u) * 32u;
+    for (uint32_t i = 0; i < 32; i++) {
+        uint32_t number = first + i;
+        if (!(value >> i & 1u) || number >= nv->count)
+            continue;
+        if (bank == 0)
+            nv->enabled[number] = 1;
+        else if (bank == 1)
+            nv->enabled[number] = 0;
+        else if (bank == 2)
+            nv->pending[number] = 1;
+        else  /* a level line that is still high keeps the interrupt pending */
+            nv->pending[number] = nv->line_level[number - BENCH_IRQ0] && !nv->active[number];
+    }
 }
 
 static uint64_t bench_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *user)
@@ -72,33 +89,19 @@ static uint64_t bench_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, v
         }
         return ((uint64_t)ticks / c->divisor) & 0xFFFFFFFFu;
     }
-    if (m->scs && offset == SCS_ICSR && size == 4 && m->st->at_site)
-        return icsr_value(uc, m->st);
+    if (m->scs && offset == SCS_ICSR && size == 4 && m->st->at_site) {
+        uint64_t ipsr = 0;
+        uc_reg_read(uc, UC_ARM_REG_IPSR, &ipsr);
+        return bench_icsr(&m->st->nvic, (uint32_t)ipsr & 0x1FFu);
+    }
     return m->read(uc, offset, size, 0);
 }
 
-/* A write to ISER/ICER/ISPR/ICPR by the running core itself: SystemControlSpace.write, then
- * CortexM.interrupts_changed (which, for a running core, asks it to stop after the write
- * so that it takes a pending exception at once). */
-static void nvic_bank_write(bench_core_state_t *st, uint64_t offset, uint32_t value)
+/* The running core wrote its own NVIC's enable/pending bits: what CortexM.interrupts_changed
+ * does for a running core (it stops after the write to take a pending exception at once). */
+static void interrupts_changed(bench_core_state_t *st)
 {
-    bench_nvic_t *nv = &st->nvic;
-    uint32_t bank = (uint32_t)(offset - SCS_NVIC_BANKS) / 0x80u, word = (uint32_t)(offset - SCS_NVIC_BANKS) % 0x80u;
-    uint32_t first = BENCH_IRQ0 + (word / 4u) * 32u;
-    for (uint32_t i = 0; i < 32; i++) {
-        uint32_t number = first + i;
-        if (!(value >> i & 1u) || number >= nv->count)
-            continue;
-        if (bank == 0)
-            nv->enabled[number] = 1;
-        else if (bank == 1)
-            nv->enabled[number] = 0;
-        else if (bank == 2)
-            nv->pending[number] = 1;
-        else  /* a level line that is still high keeps the interrupt pending */
-            nv->pending[number] = nv->line_level[number - BENCH_IRQ0] && !nv->active[number];
-    }
-    int pending = bench_nvic_highest_pending(nv);
+    int pending = bench_nvic_highest_pending(&st->nvic);
     st->irq_hint = pending != 0;
     if (pending)
         st->take_now = st->stop_next = 1;
@@ -109,7 +112,8 @@ static void bench_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint
     bench_mmio_t *m = (bench_mmio_t *)user;
     if (m->scs && size == 4 && !(offset & 3u) && offset >= SCS_NVIC_BANKS && offset < SCS_NVIC_BANKS + 0x200u
         && m->st->at_site) {
-        nvic_bank_write(m->st, offset, (uint32_t)value);
+        bench_nvic_bank_write(&m->st->nvic, (uint32_t)offset, (uint32_t)value);
+        interrupts_changed(m->st);
         return;
     }
     m->write(uc, offset, size, value, 0);
