@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from bench.scenarios.ipi import IpiOptions, run_ipi
 from bench.scenarios.remoteproc import echo
+from tests.modes import ipi_in_modes
 
 
 @pytest.mark.parametrize("load", [0, 1])
 def test_ipi_ping_pong_in_windows_equals_the_reference(tmp_path, platform, monkeypatch, load):
-    results = {}
-    for mode in ("reference", "windows"):
-        monkeypatch.setenv("AMP_BENCH_LOCKSTEP", mode)
-        results[mode] = run_ipi(IpiOptions(platform=platform, rounds=60, load=load, seed=3,
-                                           artifacts=str(tmp_path / mode)))
+    results = ipi_in_modes(tmp_path, monkeypatch, "AMP_BENCH_LOCKSTEP", ("reference", "windows"), platform, 60,
+                           load, 3)
     assert results["windows"]["passed"], results["windows"]
     assert results["windows"]["directions"] == results["reference"]["directions"]
     assert results["windows"]["trace_digest"] == results["reference"]["trace_digest"]

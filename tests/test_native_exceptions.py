@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.scenarios.ipi import IpiOptions, run_ipi
 from bench.scenarios.remoteproc import echo
+from tests.modes import ipi_in_modes
 
 
 @pytest.mark.parametrize("load", [0, 1])
 def test_ipi_ping_pong_natively_equals_the_python_engine(tmp_path, platform, monkeypatch, load):
-    results = {}
-    for mode in ("off", "on"):
-        monkeypatch.setenv("AMP_BENCH_NATIVE_EXC", mode)
-        results[mode] = run_ipi(IpiOptions(platform=platform, rounds=80, load=load, seed=7,
-                                           artifacts=str(tmp_path / mode)))
+    results = ipi_in_modes(tmp_path, monkeypatch, "AMP_BENCH_NATIVE_EXC", ("off", "on"), platform, 80, load, 7)
     assert results["on"]["passed"], results["on"]
     assert results["on"]["directions"] == results["off"]["directions"]
     assert results["on"]["trace_digest"] == results["off"]["trace_digest"]
