@@ -92,3 +92,47 @@ def test_rewritten_code_runs_in_its_new_form(tmp_path, program, precise):
     assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
     assert core.reg(A.UC_ARM_REG_R6) == 1
     assert core.reg(A.UC_ARM_REG_R7) == 2
+
+
+# The fast instance runs the routine, the precise one rewrites it (as a core in lockstep
+# does), and the fast one must then run the new code: switching back drops its blocks on
+# the pages the precise instance wrote (bench_drop_written). Each WFE ends a phase.
+ACROSS_INSTANCES = """
+    .thumb_func
+    .global reset
+reset:
+    ldr r4, =0x20001000
+    orr r5, r4, #1
+    ldr r0, =0x2001             @ movs r0, #1
+    strh r0, [r4]
+    ldr r0, =0x4770             @ bx lr
+    strh r0, [r4, #2]
+    blx r5                      @ fast: runs `movs r0, #1`
+    mov r6, r0
+    wfe
+    ldr r0, =0x2002             @ movs r0, #2
+    strh r0, [r4]               @ precise: the rewrite
+    wfe
+    blx r5                      @ fast again: must run `movs r0, #2`
+    mov r7, r0
+    sev
+    b .
+    .ltorg
+"""
+
+
+def test_code_the_precise_instance_rewrote_runs_new_on_the_fast_one(tmp_path):
+    built = machine(tmp_path, assemble(tmp_path, ACROSS_INSTANCES))
+    core = built.core("cpu")
+    assert built.machine.run(2000) == "idle" and core.sleep == "wfe"
+    core.signal_event()
+    built.machine.running = core
+    core.run(core.cycles + 2000, precise=True)
+    built.machine.running = None
+    assert core.sleep == "wfe" and core.precise
+    core.signal_event()
+    built.machine.run(core.cycles + 2000)
+    assert not core.precise
+    assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
+    assert core.reg(A.UC_ARM_REG_R6) == 1
+    assert core.reg(A.UC_ARM_REG_R7) == 2
