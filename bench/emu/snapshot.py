@@ -20,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from bench.emu import native
 from bench.emu.cortexm import CortexM, _load_registers, _save_registers
 from bench.emu.machine import Machine
 from bench.emu.peripheral import IrqLine
@@ -28,6 +29,7 @@ _VALUES = (int, float, str, bytes, bool, tuple, type(None))
 _CONTAINERS = (list, dict, deque, bytearray, set)
 # Not machine state, or live bookkeeping a model rebuilds in after_restore().
 _NOT_STATE = {"listeners", "machine", "core", "m4", "m0", "memories", "_shadow", "_native"}
+CHANGED_PAGES_LISTED = 65536  # 1 KiB pages a restore lists (64 MiB); more: every core drops its code
 _CORE_FIELDS = ("pc", "stalled", "in_reset", "sleep", "event_register", "halted_error", "vtor", "scr", "ccr",
                 "shcsr", "cfsr", "hfsr", "bfar", "mmfar", "fault_policy")
 
@@ -95,13 +97,31 @@ def take(machine: Machine) -> Snapshot:
     return snapshot
 
 
+def _restore_memories(machine: Machine, snapshot: Snapshot) -> ctypes.Array[ctypes.c_uint64] | None:
+    """Put every memory back, copying only the pages that differ (bench_restore_pages); returns the
+    host addresses of those pages, or None if there are too many to tell cores about one by one."""
+    lib = native.library()
+    room = (ctypes.c_uint64 * CHANGED_PAGES_LISTED)()
+    hosts: list[int] | None = []
+    for memory, data in zip(machine.memories.values(), snapshot.memories, strict=True):
+        base = memory.host_address(memory.base)
+        n = lib.bench_restore_pages(base, data, memory.size, room, CHANGED_PAGES_LISTED)
+        if hosts is None or n > CHANGED_PAGES_LISTED:
+            hosts = None
+        else:
+            hosts += [base + room[i] for i in range(n)]
+    if hosts is None or len(hosts) > CHANGED_PAGES_LISTED:
+        return None
+    return (ctypes.c_uint64 * len(hosts))(*hosts)
+
+
 def restore(machine: Machine, snapshot: Snapshot) -> float:
     """Put the machine back to the snapshot's instant; returns the seconds it took."""
     start = time.perf_counter()
-    for memory, data in zip(machine.memories.values(), snapshot.memories, strict=True):
-        memory.write(memory.base, data)
+    for core in machine.cores:
+        core._select(False)  # (what the precise instance wrote is dropped before memory changes)
+    changed = _restore_memories(machine, snapshot)
     for core, saved in zip(machine.cores, snapshot.cores, strict=True):
-        core._select(False)
         _load_registers(core.regs, saved["registers"], core.is_v7m)
         for name, value in saved["fields"].items():
             setattr(core, name, value)
@@ -109,13 +129,13 @@ def restore(machine: Machine, snapshot: Snapshot) -> float:
         st.count, st.irq_hint, st.take_now = saved["native"]
         st.stop_next = 0
         st.intno = 0
-        core._lib.bench_pages_clear(ctypes.byref(st.written))
-        core._lib.bench_pages_clear(ctypes.byref(st.executed))
         core.reset_probe_hits()
         core.nvic.load(saved["nvic"])
         _apply(core.scs, saved["scs"])
         _apply(core.scs.systick, saved["systick"])
-        core.flush_code_cache()  # memory changed under both instances' translated code
+        if changed is None or core._lib.bench_code_changed(ctypes.byref(st), changed, len(changed)):
+            core._lib.bench_pages_clear(ctypes.byref(st.executed))
+            core.flush_code_cache()  # memory changed under translated code
     for name, device in machine.devices.items():
         _apply(device, snapshot.devices[name])
         after = getattr(device, "after_restore", None)

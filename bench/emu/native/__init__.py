@@ -265,6 +265,11 @@ def library() -> ctypes.CDLL:
     lib.bench_exec_changed.argtypes = [ctypes.POINTER(CoreState)]
     lib.bench_exec_changed.restype = ctypes.c_int
     lib.bench_drop_written.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
+    lib.bench_restore_pages.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint64,
+                                        ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint32]
+    lib.bench_restore_pages.restype = ctypes.c_uint32
+    lib.bench_code_changed.argtypes = [ctypes.POINTER(CoreState), ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint32]
+    lib.bench_code_changed.restype = ctypes.c_int
     lib.bench_learn_site.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState), ctypes.c_uint64]
     lib.bench_learn_site.restype = ctypes.c_int
     lib.bench_forget_sites.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]

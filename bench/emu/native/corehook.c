@@ -422,7 +422,7 @@ static inline int is_site(const struct bench_sites *s, uint64_t addr)
 
 static inline int is_code_page(const bench_core_state_t *st, uint32_t page)
 {
-    return st->code_pages && (st->code_pages[page >> 3] >> (page & 7u)) & 1u;
+    return (st->code_pages[page >> 3] >> (page & 7u)) & 1u;  /* (allocated by bench_attach) */
 }
 
 /* The block at [addr, addr + size) was translated: its pages hold code from now on (see bench_tlb_fill_fast). */
@@ -431,8 +431,6 @@ static inline void note_code(uc_engine *uc, bench_core_state_t *st, uint64_t add
     uint32_t first = (uint32_t)(addr >> BENCH_PAGE_BITS), last = (uint32_t)((addr + size - 1) >> BENCH_PAGE_BITS);
     if (is_code_page(st, first) && is_code_page(st, last))
         return;
-    if (!st->code_pages && !(st->code_pages = calloc(1, BENCH_CODE_PAGES_BYTES)))
-        return;  /* no memory: data pages keep their exec permission, so stores stay checked */
     for (uint32_t page = first; page <= last; page++)
         st->code_pages[page >> 3] |= (uint8_t)(1u << (page & 7u));
     uc_ctl_flush_tlb(uc);  /* a data-only entry may cover these pages */
@@ -832,12 +830,53 @@ void bench_drop_written(uc_engine *fast, bench_core_state_t *st)
     } else {
         for (uint32_t i = 0; i < st->written.n; i++) {
             uint64_t page = (uint64_t)st->written.pages[i] << BENCH_PAGE_BITS;
-            if (st->code_pages && !is_code_page(st, st->written.pages[i]))
-                continue;  /* (no bitmap: it could not be allocated, so every page may hold code) */
-            uc_ctl_remove_cache(fast, page, page + (1u << BENCH_PAGE_BITS));
+            if (is_code_page(st, st->written.pages[i]))
+                uc_ctl_remove_cache(fast, page, page + (1u << BENCH_PAGE_BITS));
         }
     }
     bench_pages_clear(&st->written);
+}
+
+/*
+ * Snapshot restore. Copying a memory back whole and dropping every translated block made each
+ * campaign batch start by translating the kernel's working set again (~0.1 s a batch);
+ * between batches only data pages change. So: copy back just the 1 KiB pages that differ, and
+ * tell the engine whether any of them holds code a core translated.
+ */
+
+/* Copy the pages of `src` that differ into `dst`; their offsets go to `changed` (at most `max`).
+ * Returns how many differed (more than `max`: the list is incomplete). */
+uint32_t bench_restore_pages(uint8_t *dst, const uint8_t *src, uint64_t size, uint64_t *changed, uint32_t max)
+{
+    uint32_t n = 0;
+    for (uint64_t off = 0; off < size; off += BENCH_PAGE_SIZE) {
+        uint64_t len = size - off < BENCH_PAGE_SIZE ? size - off : BENCH_PAGE_SIZE;
+        if (!memcmp(dst + off, src + off, len))
+            continue;
+        memcpy(dst + off, src + off, len);
+        if (n < max)
+            changed[n] = off;
+        n++;
+    }
+    return n;
+}
+
+/* Did the `n` host pages at `hosts` change code this core translated (on either instance),
+ * wherever its memory map shows them? */
+int bench_code_changed(bench_core_state_t *st, const uint64_t *hosts, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t r = 0; r < st->nregions; r++) {
+            const bench_region_t *region = &st->regions[r];
+            uint64_t host = (uint64_t)(uintptr_t)region->host;
+            if (hosts[i] < host || hosts[i] >= host + region->size)
+                continue;
+            uint32_t page = (uint32_t)((region->base + (hosts[i] - host)) >> BENCH_PAGE_BITS);
+            if (is_code_page(st, page) || has_page(&st->executed, page))
+                return 1;
+        }
+    }
+    return 0;
 }
 
 /* Instructions from `from` up to (not including) `to`, decoding Thumb sizes. */
@@ -1293,6 +1332,8 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
     uc_hook fill_handle;
     st->emu_stop = uc_emu_stop;
     if (precise && !spec_of(uc, st))
+        return UC_ERR_NOMEM;
+    if (!st->code_pages && !(st->code_pages = calloc(1, BENCH_CODE_PAGES_BYTES)))
         return UC_ERR_NOMEM;
     uc_err err = uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
     if (err == UC_ERR_OK)

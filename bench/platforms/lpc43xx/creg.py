@@ -33,7 +33,7 @@ class Lpc43xxCreg(Peripheral):
         self.regs: dict[int, int] = {M4MEMMAP: m4_memmap, M0APPMEMMAP: 0x20000000}
         self.to_m0: IrqLine | None = None  # M4TXEVENT output, wired to the M0's IRQ 1 by the .repl
         self.to_m4: IrqLine | None = None  # M0TXEVENT output, wired to the M4's IRQ 1
-        self._shadow: dict[str, tuple[int, int]] = {}
+        self._shadow: dict[str, tuple[int, int, int]] = {}  # core name: (base, size, host address)
         machine.sev_listeners.append(self._on_sev)
         self._map_shadow(m4, m4_memmap)
         self._map_shadow(m0, self.regs[M0APPMEMMAP])
@@ -59,16 +59,17 @@ class Lpc43xxCreg(Peripheral):
 
     def _map_shadow(self, core: CortexM, base: int) -> None:
         """Alias `base`.. at address 0 for `core` (the rest of the memory block that holds it)."""
+        memory = next((m for m in self.memories if m.contains(base)), None)
+        size = (memory.end - base) // PAGE * PAGE if memory is not None else 0
+        alias = (0, size, memory.host_address(base)) if memory is not None and size else None
+        if self._shadow.get(core.name) == alias:
+            return  # (a snapshot restore puts back the alias the core has: its code stays valid)
         if core.name in self._shadow:
-            core.unmap_ram(*self._shadow.pop(core.name))
-        for memory in self.memories:
-            if memory.contains(base):
-                size = (memory.end - base) // PAGE * PAGE
-                if size:
-                    core.map_ram(0, size, memory.host_address(base), memory.writable)
-                    self._shadow[core.name] = (0, size)
-                    core.flush_code_cache()
-                return
+            core.unmap_ram(*self._shadow.pop(core.name)[:2])
+        if memory is not None and alias is not None:
+            core.map_ram(0, size, alias[2], memory.writable)
+            self._shadow[core.name] = alias
+            core.flush_code_cache()
         # A shadow pointing at no memory: accesses at 0 fault, as on the chip.
 
     def after_restore(self) -> None:
