@@ -1257,6 +1257,8 @@ int bench_lockstep(bench_lockstep_t *ls)
         spec_begin(uf, sf, SPEC_FOLLOW, sl->spec);
         uc_err follow_err;
         uint64_t follow_limit = lead_place + (!lead_free && follow < lead ? 1 : 0);
+        if (follow_limit > ls->horizon)  /* a leader already past it (an exception entry's stall) */
+            follow_limit = ls->horizon;
         int follow_free = run_core(ls, follow, follow_limit, 0, &follow_err);
         sf->spec->mode = SPEC_OFF;
         ls->stats[W_WINDOWS]++;
