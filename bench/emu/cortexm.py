@@ -258,8 +258,9 @@ class CortexM:
         is_write)` may exempt accesses whose timing cannot matter (Peripheral.exact). At sites,
         a `counter` register (Peripheral.native_counter) is read without Python, and so, in
         the core's own System Control Space (`scs`), are ICSR reads and NVIC enable/pending
-        writes (native/mmio.c); AMP_BENCH_NATIVE_MMIO=off leaves them all to the callbacks,
-        to check against.
+        writes, which the precise instance also does natively everywhere, in lockstep windows
+        too (native/mmio.c); AMP_BENCH_NATIVE_MMIO=off leaves them all to the callbacks, to
+        check against.
         """
         machine = self.machine
 
@@ -295,8 +296,9 @@ class CortexM:
             uc.emu_stop()
 
         for uc in self._instances:
-            if (counter is not None or scs) and uc is self._fast and NATIVE_MMIO:
-                self._map_native_window(uc, base, size, on_read, on_write, counter, scs)
+            native_counter = counter if uc is self._fast else None  # (read natively at sites only)
+            if (native_counter is not None or scs) and NATIVE_MMIO:
+                self._map_native_window(uc, base, size, on_read, on_write, native_counter, scs)
             else:
                 uc.mmio_map(base, size, on_read, None, on_write, None)
 
@@ -311,7 +313,7 @@ class CortexM:
         window = native.MmioWindow(ctypes.pointer(self.state), ctypes.cast(read_fn, ctypes.c_void_p),
                                    ctypes.cast(write_fn, ctypes.c_void_p),
                                    ctypes.pointer(counter) if counter is not None else None,
-                                   int(scs))
+                                   int(scs), int(uc is self._precise))
         err = native.library().bench_mmio_map(uc._uch, base, size, ctypes.byref(window))
         if err:
             raise BenchError(f"{self.name}: cannot map the device window at 0x{base:08x} (unicorn error {err})")
@@ -686,6 +688,8 @@ class CortexM:
     def _emu_start(self, start: int, stop_at: int) -> bool:
         """emu_start with the bookkeeping reset; False if it ended in an error (already handled)."""
         self.prepare_native_run()
+        if self.precise:
+            self.state.mmio_live = 1  # outside bench_lockstep every access is live (native/mmio.c)
         self._emulating = True
         uc = self.uc
         if stop_at != UNTIL_NEVER:

@@ -243,7 +243,7 @@ class MmioWindow(ctypes.Structure):
     """Mirror of bench_mmio_t: a device window whose accesses pass through mmio.c."""
 
     _fields_ = [("st", ctypes.POINTER(CoreState)), ("read", ctypes.c_void_p), ("write", ctypes.c_void_p),
-                ("counter", ctypes.POINTER(CycleCounter)), ("scs", ctypes.c_uint32)]
+                ("counter", ctypes.POINTER(CycleCounter)), ("scs", ctypes.c_uint32), ("precise", ctypes.c_uint32)]
 
 
 @cache

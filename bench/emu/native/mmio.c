@@ -9,8 +9,16 @@
  * and the NVIC's enable and pending bits are the native NVIC. A 4-byte access to them at a
  * device-access site (bench_hook_site), where the instruction's cycle is known, is done
  * here, with the effect the engine's own callback would have there (scs.py and
- * CortexM.interrupts_changed for the NVIC). Every other access, and these anywhere else
- * (a replay, the precise instance), goes to the engine's callbacks as before.
+ * CortexM.interrupts_changed for the NVIC).
+ *
+ * On the precise instance the core's own ICSR reads and NVIC bank writes are done here too:
+ * the instruction's cycle is the hook's count, and nothing but the core itself changes its
+ * NVIC while it runs (another core's effects on it are timed events, which end a lockstep
+ * window), so a read is exact even ahead of another core. A write is aborted there, as the
+ * engine does (a window may be undone; the lockstep loop replays it, bench_lockstep's
+ * native_replay), and otherwise done, stopping after it as the engine does. The M0's echo
+ * ISR clears its pending IRQ at every message: that was two Python callbacks.
+ * Every other access goes to the engine's callbacks as before.
  * Included by corehook.c (one library).
  */
 
@@ -28,6 +36,7 @@ typedef struct {
     uc_cb_mmio_write_t write;
     bench_counter_t *counter;  /* NULL: none in this window */
     uint32_t scs;              /* the window is the core's own System Control Space */
+    uint32_t precise;          /* mapped on the precise instance (see below) */
 } bench_mmio_t;
 
 #define SCS_ICSR 0xD04u
@@ -89,7 +98,7 @@ static uint64_t bench_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, v
         }
         return ((uint64_t)ticks / c->divisor) & 0xFFFFFFFFu;
     }
-    if (m->scs && offset == SCS_ICSR && size == 4 && m->st->at_site) {
+    if (m->scs && offset == SCS_ICSR && size == 4 && (m->st->at_site || m->precise)) {
         uint64_t ipsr = 0;
         uc_reg_read(uc, UC_ARM_REG_IPSR, &ipsr);
         return bench_icsr(&m->st->nvic, (uint32_t)ipsr & 0x1FFu);
@@ -111,9 +120,16 @@ static void bench_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint
 {
     bench_mmio_t *m = (bench_mmio_t *)user;
     if (m->scs && size == 4 && !(offset & 3u) && offset >= SCS_NVIC_BANKS && offset < SCS_NVIC_BANKS + 0x200u
-        && m->st->at_site) {
+        && (m->st->at_site || m->precise)) {
+        if (m->precise && !m->st->mmio_live) {  /* ahead of another core: the engine's abort */
+            m->st->mmio_aborted = 1;
+            m->st->emu_stop(uc);
+            return;
+        }
         bench_nvic_bank_write(&m->st->nvic, (uint32_t)offset, (uint32_t)value);
         interrupts_changed(m->st);
+        if (m->precise)
+            m->st->stop_next = 1;  /* as the engine stops after a live access (CortexM._after_live_access) */
         return;
     }
     m->write(uc, offset, size, value, 0);
