@@ -34,8 +34,8 @@ svc:
     .ltorg
 """
 
-# Privileged code writes the routine and runs it; the unprivileged entry is new after that.
-RUN_FIRST = """
+# The program's start: r4 = a routine `movs r0, #1; bx lr` it writes, r5 = its address | 1.
+WRITE_ROUTINE = """
     .thumb_func
     .global reset
 reset:
@@ -45,6 +45,10 @@ reset:
     strh r0, [r4]
     ldr r0, =0x4770             @ bx lr
     strh r0, [r4, #2]
+"""
+
+# Privileged code writes the routine and runs it; the unprivileged entry is new after that.
+RUN_FIRST = WRITE_ROUTINE + """
     blx r5                      @ privileged: runs `movs r0, #1`
     mov r6, r0
     movs r0, #1
@@ -97,16 +101,7 @@ def test_rewritten_code_runs_in_its_new_form(tmp_path, program, precise):
 # The fast instance runs the routine, the precise one rewrites it (as a core in lockstep
 # does), and the fast one must then run the new code: switching back drops its blocks on
 # the pages the precise instance wrote (bench_drop_written). Each WFE ends a phase.
-ACROSS_INSTANCES = """
-    .thumb_func
-    .global reset
-reset:
-    ldr r4, =0x20001000
-    orr r5, r4, #1
-    ldr r0, =0x2001             @ movs r0, #1
-    strh r0, [r4]
-    ldr r0, =0x4770             @ bx lr
-    strh r0, [r4, #2]
+ACROSS_INSTANCES = WRITE_ROUTINE + """
     blx r5                      @ fast: runs `movs r0, #1`
     mov r6, r0
     wfe

@@ -7,6 +7,7 @@ from unicorn import arm_const as A
 from bench.emu.snapshot import restore, take
 from bench.scenarios.remoteproc import LinuxOptions, booted_linux
 from tests.guest.build import assemble, machine
+from tests.test_code_writes import WRITE_ROUTINE
 
 COMMANDS = [
     "cat /proc/uptime",
@@ -37,16 +38,7 @@ def test_restore_replays_bit_for_bit(tmp_path, platform):
 
 # The routine is written, the snapshot taken (first WFE), then the routine rewritten and run:
 # restoring puts the first form back under code translated from the second.
-REWRITTEN_AFTER_SNAPSHOT = """
-    .thumb_func
-    .global reset
-reset:
-    ldr r4, =0x20001000
-    orr r5, r4, #1
-    ldr r0, =0x2001             @ movs r0, #1
-    strh r0, [r4]
-    ldr r0, =0x4770             @ bx lr
-    strh r0, [r4, #2]
+REWRITTEN_AFTER_SNAPSHOT = WRITE_ROUTINE + """
     wfe
     blx r5
     mov r6, r0
