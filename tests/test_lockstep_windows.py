@@ -89,3 +89,73 @@ def test_sites_give_the_replays_result(linux, linux_booted):
         learned[use_sites] = sum(core.sites_learned for core in machine.cores)
     assert learned[False] == 0 and learned[True] > 5
     assert digests[True] == digests[False]
+
+
+# cpu0 leads the first window (the first lead is core 0's): it reads ICSR, then pends its IRQ 0
+# (masked: not taken) ahead of cpu1, which needs the engine before that (SEV): cpu0 is undone
+# to cpu1's place and runs again up to it, reading ICSR again. The NVIC write it did ahead must
+# be undone with it, or the second read sees IRQ 0 pending.
+NVIC_WRITE_AHEAD = """
+    .thumb_func
+    .global reset
+reset:
+    b .
+
+    .thumb_func
+    .global leader
+leader:
+    cpsid i                     @ IRQ 0 may pend but is not taken
+    ldr r2, =0xE000E100         @ ISER0
+    movs r3, #1
+    str r3, [r2]                @ enable IRQ 0
+    ldr r1, =0xE000ED04         @ ICSR
+    ldr r6, [r1]                @ r6: no interrupt pending
+    ldr r2, =0xE000E200         @ ISPR0
+    movs r3, #1
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    str r3, [r2]                @ pend IRQ 0, after cpu1's SEV
+    ldr r7, [r1]                @ r7: IRQ 0 pending
+    b .
+
+    .thumb_func
+    .global follower
+follower:
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    sev
+    wfi
+    b .
+    .ltorg
+"""
+
+
+@pytest.mark.parametrize("mode", ["windows", "reference"])
+def test_nvic_write_ahead_is_undone_with_its_core(tmp_path, monkeypatch, mode):
+    from unicorn import arm_const as A
+
+    from tests.guest.build import assemble, two_cores
+
+    monkeypatch.setenv("AMP_BENCH_LOCKSTEP", mode)
+    built = two_cores(tmp_path, assemble(tmp_path, NVIC_WRITE_AHEAD),
+                      {"cpu0": ("leader", 0x20008000), "cpu1": ("follower", 0x2000C000)})
+    built.machine.run(200)
+    cpu0 = built.core("cpu0")
+    assert cpu0.reg(A.UC_ARM_REG_R6) >> 12 & 0x1FF == 0  # VECTPENDING: none
+    assert cpu0.reg(A.UC_ARM_REG_R7) >> 12 & 0x1FF == 16  # IRQ 0
+    if mode == "windows":
+        assert built.machine.lockstep_stats()["reruns"] >= 1

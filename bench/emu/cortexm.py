@@ -688,8 +688,6 @@ class CortexM:
     def _emu_start(self, start: int, stop_at: int) -> bool:
         """emu_start with the bookkeeping reset; False if it ended in an error (already handled)."""
         self.prepare_native_run()
-        if self.precise:
-            self.state.mmio_live = 1  # outside bench_lockstep every access is live (native/mmio.c)
         self._emulating = True
         uc = self.uc
         if stop_at != UNTIL_NEVER:

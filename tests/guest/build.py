@@ -87,6 +87,45 @@ def machine(tmp_path: Path, elf: Path, model: str = "cortex-m4", entry_cycles: i
     return built
 
 
+# Two cores on one bus, each with its own NVIC (as the LPC4337's M4 and M0): for lockstep tests.
+TWO_CORES = """\
+cpu0: CPU.CortexM @ sysbus
+    cpuType: "cortex-m4"
+    nvic: nvic0
+
+cpu1: CPU.CortexM @ sysbus
+    cpuType: "cortex-m4"
+    nvic: nvic1
+
+nvic0: IRQControllers.NVIC @ sysbus new Bus.BusPointRegistration { address: 0xE000E000; cpu: cpu0 }
+    priorityMask: 0xE0
+    numberOfInterrupts: 8
+    -> cpu0@0
+
+nvic1: IRQControllers.NVIC @ sysbus new Bus.BusPointRegistration { address: 0xE000E000; cpu: cpu1 }
+    priorityMask: 0xE0
+    numberOfInterrupts: 8
+    -> cpu1@0
+
+rom: Memory.MappedMemory @ sysbus 0x0
+    size: 0x10000
+
+ram: Memory.MappedMemory @ sysbus 0x20000000
+    size: 0x10000
+"""
+
+
+def two_cores(tmp_path: Path, elf: Path, starts: dict[str, tuple[str, int]]) -> BuiltMachine:
+    """Both cores leave reset together, each at its own label with its own stack: {core: (label, sp)}."""
+    repl = tmp_path / "two.repl"
+    repl.write_text(TWO_CORES)
+    built = load_platform(repl, quantum=100_000)
+    load_image(built, read_elf(elf))
+    for name, (label, sp) in starts.items():
+        built.core(name).boot_at(symbol(elf, label), sp, {})
+    return built
+
+
 def word(built: BuiltMachine, address: int) -> int:
     memory = built.memory_at(address, 4)
     assert memory is not None

@@ -211,10 +211,11 @@ void bench_pages_clear(bench_page_set_t *set)
 #define BENCH_UNDO_HEADROOM 4  /* pages one instruction may write for the first time (STM across pages) */
 enum spec_mode { SPEC_OFF = 0, SPEC_LEAD = 1, SPEC_FOLLOW = 2 };
 
-/* The hook state a window saves and puts back (the rest of bench_core_state_t is the engine's
- * or does not change while a core runs). */
+/* The hook state a window saves and puts back, and the NVIC, which the core's own device
+ * accesses change while it runs (native/mmio.c; the rest of bench_core_state_t is the
+ * engine's or does not change while a core runs). */
 #define SPEC_SAVED(X) X(count) X(prev_end) X(it_start) X(it_end) X(it_dirty) X(nhits) X(last_hit_count) \
-    X(last_hit_probe) X(break_skip) X(stop_next) X(take_now)
+    X(last_hit_probe) X(break_skip) X(stop_next) X(take_now) X(irq_hint) X(nvic)
 #define SPEC_DECLARE(field) __typeof__(((bench_core_state_t *)0)->field) field;
 struct bench_core_hook_state { SPEC_SAVED(SPEC_DECLARE) };
 

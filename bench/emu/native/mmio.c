@@ -11,13 +11,14 @@
  * here, with the effect the engine's own callback would have there (scs.py and
  * CortexM.interrupts_changed for the NVIC).
  *
- * On the precise instance the core's own ICSR reads and NVIC bank writes are done here too:
- * the instruction's cycle is the hook's count, and nothing but the core itself changes its
- * NVIC while it runs (another core's effects on it are timed events, which end a lockstep
- * window), so a read is exact even ahead of another core. A write is aborted there, as the
- * engine does (a window may be undone; the lockstep loop replays it, bench_lockstep's
- * native_replay), and otherwise done, stopping after it as the engine does. The M0's echo
- * ISR clears its pending IRQ at every message: that was two Python callbacks.
+ * On the precise instance the core's own ICSR reads and NVIC bank writes are done here at
+ * every access: the instruction's cycle is the hook's count, and nothing but the core itself
+ * changes its NVIC while it runs (another core's effects on it are timed events, which end a
+ * lockstep window). Unlike the engine, which aborts a device access ahead of another core
+ * and replays it once that core caught up, these are done ahead too: they touch nothing
+ * another core sees, report nothing to the trace, and undoing a window puts the NVIC back
+ * with the rest of the core (SPEC_SAVED). The M0's echo ISR clears its pending IRQ at every
+ * message: that was two Python callbacks and one more window.
  * Every other access goes to the engine's callbacks as before.
  * Included by corehook.c (one library).
  */
@@ -121,15 +122,8 @@ static void bench_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint
     bench_mmio_t *m = (bench_mmio_t *)user;
     if (m->scs && size == 4 && !(offset & 3u) && offset >= SCS_NVIC_BANKS && offset < SCS_NVIC_BANKS + 0x200u
         && (m->st->at_site || m->precise)) {
-        if (m->precise && !m->st->mmio_live) {  /* ahead of another core: the engine's abort */
-            m->st->mmio_aborted = 1;
-            m->st->emu_stop(uc);
-            return;
-        }
         bench_nvic_bank_write(&m->st->nvic, (uint32_t)offset, (uint32_t)value);
         interrupts_changed(m->st);
-        if (m->precise)
-            m->st->stop_next = 1;  /* as the engine stops after a live access (CortexM._after_live_access) */
         return;
     }
     m->write(uc, offset, size, value, 0);
