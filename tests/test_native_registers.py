@@ -1,5 +1,6 @@
-"""Device registers the fast instance reads natively at device-access sites (native/mmio.c):
-a timer's counter and the NVIC's ICSR. Linux's clocksource and interrupt entry depend on them.
+"""Device registers the engine answers natively (native/mmio.c): a timer's counter and the NVIC's
+ICSR, which Linux's clocksource and interrupt entry depend on, the NVIC's enable and pending bits,
+and the CREG event latches of the inter-core interrupts.
 
 In each loop below the first read is aborted and replayed by the engine (Python); the later
 ones are sites, answered natively. Each value must be the one the model gives at that cycle.
@@ -192,3 +193,18 @@ def test_nvic_writes_take_effect_at_their_cycle(tmp_path, monkeypatch):
     assert taken == 6
     monkeypatch.setattr("bench.emu.cortexm.NATIVE_MMIO", False)  # every write by the model (scs.py)
     assert _nvic_run(tmp_path, elf) == (taken, records)
+
+
+def test_event_latches_match_the_model(tmp_path, monkeypatch, platform):
+    """The CREG event latches: each core clears its own (M4TXEVENT on the M0, M0TXEVENT on the M4)
+    natively, at sites and in lockstep; the IPI ping-pong must give the model's trace exactly."""
+    from bench.scenarios.ipi import IpiOptions, run_ipi
+
+    results = {}
+    for native_mmio in (True, False):
+        monkeypatch.setattr("bench.emu.cortexm.NATIVE_MMIO", native_mmio)
+        results[native_mmio] = run_ipi(IpiOptions(platform=platform, rounds=60, load=1, seed=3,
+                                                  artifacts=str(tmp_path / str(native_mmio))))
+    assert results[True]["passed"], results[True]
+    assert results[True]["directions"] == results[False]["directions"]
+    assert results[True]["trace_digest"] == results[False]["trace_digest"]

@@ -245,7 +245,8 @@ class CortexM:
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None],
                  exact: Callable[[int, bool], bool] | None = None,
-                 counter: native.CycleCounter | None = None, scs: bool = False) -> None:
+                 counter: native.CycleCounter | None = None, scs: bool = False,
+                 latches: ctypes.Array[native.Latch] | None = None) -> None:
         """Map a peripheral window; callbacks get (offset, size[, value]).
 
         During emulation the first access of an instruction is aborted (Unicorn restores the
@@ -259,8 +260,9 @@ class CortexM:
         a `counter` register (Peripheral.native_counter) is read without Python, and so, in
         the core's own System Control Space (`scs`), are ICSR reads and NVIC enable/pending
         writes, which the precise instance also does natively everywhere, in lockstep windows
-        too (native/mmio.c); AMP_BENCH_NATIVE_MMIO=off leaves them all to the callbacks, to
-        check against.
+        too, and so are the core's own accesses to event `latches` (Peripheral.native_latches)
+        (native/mmio.c); AMP_BENCH_NATIVE_MMIO=off leaves them all to the callbacks, to check
+        against.
         """
         machine = self.machine
 
@@ -297,14 +299,14 @@ class CortexM:
 
         for uc in self._instances:
             native_counter = counter if uc is self._fast else None  # (read natively at sites only)
-            if (native_counter is not None or scs) and NATIVE_MMIO:
-                self._map_native_window(uc, base, size, on_read, on_write, native_counter, scs)
+            if (native_counter is not None or scs or latches is not None) and NATIVE_MMIO:
+                self._map_native_window(uc, base, size, on_read, on_write, native_counter, scs, latches)
             else:
                 uc.mmio_map(base, size, on_read, None, on_write, None)
 
     def _map_native_window(self, uc: Uc, base: int, size: int, on_read: Callable[..., int],
                            on_write: Callable[..., None], counter: native.CycleCounter | None,
-                           scs: bool) -> None:
+                           scs: bool, latches: ctypes.Array[native.Latch] | None) -> None:
         """Map a window through mmio.c: it answers what it can at sites (see map_mmio), and passes every
         other access to the engine's callbacks (wrapped as the binding wraps its own)."""
         read_fn = uccallback(uc, MMIO_READ_CFUNC)(lambda uc_, offset, size_, _key: on_read(uc_, offset, size_, None))
@@ -313,11 +315,13 @@ class CortexM:
         window = native.MmioWindow(ctypes.pointer(self.state), ctypes.cast(read_fn, ctypes.c_void_p),
                                    ctypes.cast(write_fn, ctypes.c_void_p),
                                    ctypes.pointer(counter) if counter is not None else None,
-                                   int(scs), int(uc is self._precise))
+                                   int(scs), int(uc is self._precise),
+                                   ctypes.cast(latches, ctypes.POINTER(native.Latch)) if latches else None,
+                                   len(latches or ()))
         err = native.library().bench_mmio_map(uc._uch, base, size, ctypes.byref(window))
         if err:
             raise BenchError(f"{self.name}: cannot map the device window at 0x{base:08x} (unicorn error {err})")
-        self._native_windows.append((read_fn, write_fn, window, counter))  # C holds pointers to these
+        self._native_windows.append((read_fn, write_fn, window, counter, latches))  # C holds pointers to these
 
     def _at_site(self, access: Callable[[], _T]) -> _T:
         """A device access at a site (bench_hook_site) takes effect now, at the cycle a replay of
@@ -688,6 +692,8 @@ class CortexM:
     def _emu_start(self, start: int, stop_at: int) -> bool:
         """emu_start with the bookkeeping reset; False if it ended in an error (already handled)."""
         self.prepare_native_run()
+        if self.precise:
+            self.state.mmio_live = 1  # outside bench_lockstep every access is live (native/mmio.c)
         self._emulating = True
         uc = self.uc
         if stop_at != UNTIL_NEVER:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bench.emu.cortexm import CortexM
     from bench.emu.machine import Machine
-    from bench.emu.native import CycleCounter
+    from bench.emu.native import CycleCounter, Latch
 
 
 class Peripheral:
@@ -35,6 +36,12 @@ class Peripheral:
         to its own state. None: no such register."""
         return None
 
+    def native_latches(self) -> ctypes.Array[Latch] | None:
+        """Event latches whose target core clears them, and its own interrupt line with them,
+        without calling into Python (native/mmio.c): the model keeps their values there.
+        None: none."""
+        return None
+
 
 class IrqLine:
     """A level-sensitive wire from a device output to one IRQ input of one core's NVIC.
@@ -48,7 +55,15 @@ class IrqLine:
         self.machine = machine
         self.core = core
         self.irq = irq
-        self.level = False
+        self.wire = ctypes.c_uint32(0)  # the level, where native code lowering the line sees it
+
+    @property
+    def level(self) -> bool:
+        return bool(self.wire.value)
+
+    @level.setter
+    def level(self, level: bool) -> None:
+        self.wire.value = int(level)
 
     def set(self, level: bool) -> None:
         if level == self.level:

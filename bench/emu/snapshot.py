@@ -34,6 +34,14 @@ _CORE_FIELDS = ("pc", "stalled", "in_reset", "sleep", "event_register", "halted_
                 "shcsr", "cfsr", "hfsr", "bfar", "mmfar", "fault_policy")
 
 
+@dataclass
+class _NativeBytes:
+    """A model's state kept in native memory (ctypes), for native code to use: its bytes."""
+
+    target: Any
+    data: bytes
+
+
 def _capture(obj: Any) -> dict[str, Any]:
     saved = {}
     for name, value in vars(obj).items():
@@ -41,6 +49,8 @@ def _capture(obj: Any) -> dict[str, Any]:
             continue
         if isinstance(value, _CONTAINERS):
             saved[name] = copy.deepcopy(value)
+        elif isinstance(value, (ctypes.Array, ctypes.Structure)):
+            saved[name] = _NativeBytes(value, bytes(value))
         elif isinstance(value, _VALUES) or not callable(value):
             saved[name] = value
     return saved
@@ -48,7 +58,10 @@ def _capture(obj: Any) -> dict[str, Any]:
 
 def _apply(obj: Any, saved: dict[str, Any]) -> None:
     for name, value in saved.items():
-        setattr(obj, name, copy.deepcopy(value) if isinstance(value, _CONTAINERS) else value)
+        if isinstance(value, _NativeBytes):
+            ctypes.memmove(ctypes.addressof(value.target), value.data, len(value.data))
+        else:
+            setattr(obj, name, copy.deepcopy(value) if isinstance(value, _CONTAINERS) else value)
 
 
 @dataclass

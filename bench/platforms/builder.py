@@ -230,7 +230,8 @@ def _map_peripheral(core: CortexM, base: int, peripheral: Peripheral) -> None:
     def write(offset: int, size: int, value: int) -> None:
         peripheral.write(core, offset, size, value)
 
-    core.map_mmio(base, peripheral.size, read, write, peripheral.exact, peripheral.native_counter())
+    core.map_mmio(base, peripheral.size, read, write, peripheral.exact, peripheral.native_counter(),
+                  latches=peripheral.native_latches())
 
 
 def _connect_irqs(entry: Entry, peripheral: Any, machine: Machine, nvic_core: dict[str, CortexM]) -> None:

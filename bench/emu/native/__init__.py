@@ -239,11 +239,20 @@ class CycleCounter(ctypes.Structure):
                 ("anchor", ctypes.c_uint64), ("divisor", ctypes.c_uint64)]
 
 
+class Latch(ctypes.Structure):
+    """Mirror of bench_latch_t: an event latch driving another core's interrupt line, which that
+    core clears itself without Python (mmio.c); the device model keeps its value here."""
+
+    _fields_ = [("offset", ctypes.c_uint64), ("value", ctypes.c_uint32), ("irq", ctypes.c_uint32),
+                ("wire", ctypes.POINTER(ctypes.c_uint32)), ("target", ctypes.POINTER(CoreState))]
+
+
 class MmioWindow(ctypes.Structure):
     """Mirror of bench_mmio_t: a device window whose accesses pass through mmio.c."""
 
     _fields_ = [("st", ctypes.POINTER(CoreState)), ("read", ctypes.c_void_p), ("write", ctypes.c_void_p),
-                ("counter", ctypes.POINTER(CycleCounter)), ("scs", ctypes.c_uint32), ("precise", ctypes.c_uint32)]
+                ("counter", ctypes.POINTER(CycleCounter)), ("scs", ctypes.c_uint32), ("precise", ctypes.c_uint32),
+                ("latches", ctypes.POINTER(Latch)), ("nlatches", ctypes.c_uint32)]
 
 
 @cache

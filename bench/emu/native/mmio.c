@@ -19,6 +19,12 @@
  * another core sees, report nothing to the trace, and undoing a window puts the NVIC back
  * with the rest of the core (SPEC_SAVED). The M0's echo ISR clears its pending IRQ at every
  * message: that was two Python callbacks and one more window.
+ *
+ * Event latches (bench_latch_t): the core an event interrupts reads its latch here, and
+ * clears it, lowering its own interrupt line, at sites and on the precise instance; ahead of
+ * another core the write is aborted and replayed as the engine does (the latch lives
+ * outside the core, so a window could not undo it), and afterwards the core stops as the
+ * engine stops after a live access.
  * Every other access goes to the engine's callbacks as before.
  * Included by corehook.c (one library).
  */
@@ -31,6 +37,17 @@ typedef struct {
     uint64_t divisor;  /* ticks per count (a prescaler + 1), >= 1 */
 } bench_counter_t;
 
+/* An event latch (the LPC43xx CREG's M4TXEVENT and M0TXEVENT): set by one core's SEV (the
+ * engine does that), it drives an interrupt line of the other core until that core writes it
+ * with bit 0 clear. The target core's own writes are done here (see below). */
+typedef struct {
+    uint64_t offset;
+    uint32_t value;
+    uint32_t irq;                /* the target's interrupt line */
+    uint32_t *wire;              /* the line's level, as the engine's IrqLine keeps it */
+    bench_core_state_t *target;  /* NULL: the latch drives no line */
+} bench_latch_t;
+
 typedef struct {
     bench_core_state_t *st;
     uc_cb_mmio_read_t read;    /* the engine's callbacks, for everything else */
@@ -38,7 +55,17 @@ typedef struct {
     bench_counter_t *counter;  /* NULL: none in this window */
     uint32_t scs;              /* the window is the core's own System Control Space */
     uint32_t precise;          /* mapped on the precise instance (see below) */
+    bench_latch_t *latches;    /* the window's event latches (nlatches of them) */
+    uint32_t nlatches;
 } bench_mmio_t;
+
+static inline bench_latch_t *latch_at(const bench_mmio_t *m, uint64_t offset, unsigned size)
+{
+    for (uint32_t i = 0; size == 4 && i < m->nlatches; i++)
+        if (m->latches[i].offset == offset)
+            return &m->latches[i];
+    return 0;
+}
 
 #define SCS_ICSR 0xD04u
 #define SCS_NVIC_BANKS 0x100u  /* ISER, ICER, ISPR, ICPR: 0x80 bytes each */
@@ -99,6 +126,9 @@ static uint64_t bench_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, v
         }
         return ((uint64_t)ticks / c->divisor) & 0xFFFFFFFFu;
     }
+    const bench_latch_t *latch = latch_at(m, offset, size);
+    if (latch && (m->st->at_site || m->precise))
+        return latch->value;  /* (another core sets it only through the engine's timed events) */
     if (m->scs && offset == SCS_ICSR && size == 4 && (m->st->at_site || m->precise)) {
         uint64_t ipsr = 0;
         uc_reg_read(uc, UC_ARM_REG_IPSR, &ipsr);
@@ -120,6 +150,24 @@ static void interrupts_changed(bench_core_state_t *st)
 static void bench_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
 {
     bench_mmio_t *m = (bench_mmio_t *)user;
+    bench_latch_t *latch = latch_at(m, offset, size);
+    if (latch && latch->target == m->st && (m->st->at_site || m->precise)) {
+        if (m->precise && !m->st->mmio_live) {  /* ahead of another core: the engine's abort */
+            m->st->mmio_aborted = 1;
+            m->st->emu_stop(uc);
+            return;
+        }
+        /* The target clears its own line (Lpc43xxCreg.write and IrqLine.set for the running core). */
+        latch->value = (uint32_t)value;
+        if (!(value & 1u) && *latch->wire) {
+            *latch->wire = 0;
+            m->st->nvic.line_level[latch->irq] = 0;
+            interrupts_changed(m->st);
+        }
+        if (m->precise)
+            m->st->stop_next = 1;  /* as the engine stops after a live access (CortexM._after_live_access) */
+        return;
+    }
     if (m->scs && size == 4 && !(offset & 3u) && offset >= SCS_NVIC_BANKS && offset < SCS_NVIC_BANKS + 0x200u
         && (m->st->at_site || m->precise)) {
         bench_nvic_bank_write(&m->st->nvic, (uint32_t)offset, (uint32_t)value);

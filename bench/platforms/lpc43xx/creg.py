@@ -9,8 +9,10 @@ Other registers are kept as plain storage.
 
 from __future__ import annotations
 
+import ctypes
 from typing import TYPE_CHECKING
 
+from bench.emu import native
 from bench.emu.memory import PAGE
 from bench.emu.peripheral import IrqLine, Peripheral
 
@@ -31,12 +33,49 @@ class Lpc43xxCreg(Peripheral):
         self.m4, self.m0 = m4, m0
         self.memories = memories
         self.regs: dict[int, int] = {M4MEMMAP: m4_memmap, M0APPMEMMAP: 0x20000000}
-        self.to_m0: IrqLine | None = None  # M4TXEVENT output, wired to the M0's IRQ 1 by the .repl
-        self.to_m4: IrqLine | None = None  # M0TXEVENT output, wired to the M4's IRQ 1
+        # M4TXEVENT and M0TXEVENT: their values live in native latches, so that the core an event
+        # interrupts clears it, and its interrupt line, without Python (native/mmio.c).
+        self.latches = (native.Latch * 2)(native.Latch(offset=M4TXEVENT), native.Latch(offset=M0TXEVENT))
+        self._lines: tuple[IrqLine | None, IrqLine | None] = (None, None)  # by latch (wired by the .repl)
         self._shadow: dict[str, tuple[int, int, int]] = {}  # core name: (base, size, host address)
         machine.sev_listeners.append(self._on_sev)
         self._map_shadow(m4, m4_memmap)
         self._map_shadow(m0, self.regs[M0APPMEMMAP])
+
+    @property
+    def to_m0(self) -> IrqLine | None:
+        """M4TXEVENT's output, wired to the M0's IRQ 1 by the .repl."""
+        return self._lines[0]
+
+    @to_m0.setter
+    def to_m0(self, line: IrqLine) -> None:
+        self._wire(M4TXEVENT, line)
+
+    @property
+    def to_m4(self) -> IrqLine | None:
+        """M0TXEVENT's output, wired to the M4's IRQ 1."""
+        return self._lines[1]
+
+    @to_m4.setter
+    def to_m4(self, line: IrqLine) -> None:
+        self._wire(M0TXEVENT, line)
+
+    def _wire(self, offset: int, line: IrqLine) -> None:
+        index = self._index(offset)
+        self._lines = (line, self._lines[1]) if index == 0 else (self._lines[0], line)
+        latch = self.latches[index]
+        latch.irq, latch.wire = line.irq, ctypes.pointer(line.wire)
+        latch.target = ctypes.pointer(line.core.state)
+
+    @staticmethod
+    def _index(offset: int) -> int:
+        return 0 if offset == M4TXEVENT else 1
+
+    def _latch(self, offset: int) -> native.Latch:
+        return self.latches[self._index(offset)]
+
+    def native_latches(self) -> ctypes.Array[native.Latch]:
+        return self.latches
 
     def ipi_routes(self) -> list[tuple[CortexM, CortexM, int]]:
         """(sender, receiver, IRQ) for each SEV-driven inter-core interrupt (for probes)."""
@@ -48,14 +87,12 @@ class Lpc43xxCreg(Peripheral):
         return routes
 
     def _on_sev(self, core: CortexM, at: int) -> None:
-        if core is self.m4:
-            self.regs[M4TXEVENT] = 1
-            if self.to_m0 is not None:
-                self.to_m0.set(True)
-        elif core is self.m0:
-            self.regs[M0TXEVENT] = 1
-            if self.to_m4 is not None:
-                self.to_m4.set(True)
+        offset = M4TXEVENT if core is self.m4 else M0TXEVENT if core is self.m0 else None
+        if offset is not None:
+            self._latch(offset).value = 1
+            line = self._lines[self._index(offset)]
+            if line is not None:
+                line.set(True)
 
     def _map_shadow(self, core: CortexM, base: int) -> None:
         """Alias `base`.. at address 0 for `core` (the rest of the memory block that holds it)."""
@@ -78,7 +115,10 @@ class Lpc43xxCreg(Peripheral):
         self._map_shadow(self.m0, self.regs[M0APPMEMMAP])
 
     def read(self, core: CortexM, offset: int, size: int) -> int:
-        return self.regs.get(offset & ~3, 0)
+        offset &= ~3
+        if offset in (M4TXEVENT, M0TXEVENT):
+            return self._latch(offset).value
+        return self.regs.get(offset, 0)
 
     def write(self, core: CortexM, offset: int, size: int, value: int) -> None:
         offset &= ~3
@@ -91,9 +131,11 @@ class Lpc43xxCreg(Peripheral):
             else:
                 self.machine.post(lambda: self._map_shadow(target, value))
             return
-        self.regs[offset] = value
-        if offset == M4TXEVENT and not value & 1 and self.to_m0 is not None:
-            self.to_m0.set(False)
-        elif offset == M0TXEVENT and not value & 1 and self.to_m4 is not None:
-            self.to_m4.set(False)
+        if offset not in (M4TXEVENT, M0TXEVENT):
+            self.regs[offset] = value
+            return
+        self._latch(offset).value = value
+        line = self._lines[self._index(offset)]
+        if not value & 1 and line is not None:
+            line.set(False)
 
