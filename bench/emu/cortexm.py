@@ -130,7 +130,7 @@ class CortexM:
         self._replaying = False
         self._emulating = False
         self.in_lockstep = False  # set by the machine while bench_lockstep runs this core
-        native.library().bench_pages_clear(ctypes.byref(self.state.executed))
+        native.library().bench_exec_forget(ctypes.byref(self.state))
         native.library().bench_pages_clear(ctypes.byref(self.state.written))
         self.nvic = Nvic(config.num_irqs, config.priority_bits, has_basepri=self.is_v7m, state=self.state.nvic)
         self.scs = SystemControlSpace(self)
@@ -750,11 +750,11 @@ class CortexM:
         if precise:
             if lib.bench_exec_changed(ref):
                 target.ctl_flush_tb()
-                lib.bench_pages_clear(ctypes.byref(st.executed))
+                lib.bench_exec_forget(ref)
             lib.bench_precise_enter(target._uch, ref)
         else:
-            lib.bench_drop_written(target._uch, ref)
             lib.bench_exec_remember(ref)
+            lib.bench_drop_written(target._uch, ref)
         self.uc = target
         self.regs = self._regs_of[target]
         self.precise = precise

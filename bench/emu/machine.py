@@ -29,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import heapq
 import os
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,7 +41,8 @@ from bench.emu.trace import Trace
 from bench.errors import BenchError, GuestError
 
 NEVER = 1 << 62
-_TAIL = {False: {}, True: {"tail": 1}}  # the trace's mark of a tail-chained step
+_EVENT = struct.Struct("<Q10I")  # bench_event_t
+_EVENTS_OFFSET = native.EventLog.e.offset
 LOCKSTEP_WINDOW = 8192  # cycles a lockstep window's leader may run ahead of the other core
 
 
@@ -187,27 +189,32 @@ class Machine:
             return
         log.n = 0
         self.native_steps += n
-        record = self.trace.record
-        for i in range(n):
-            e = log.e[i]
-            core = self.cores[e.core]
-            kind, number, cycle = e.kind, e.number, e.cycle
+        # One copy of the log and one unpack: reading ctypes fields one by one cost more than
+        # the rest of the drain (several exception steps a round trip).
+        raw = ctypes.string_at(ctypes.addressof(log) + _EVENTS_OFFSET, n * _EVENT.size)
+        record = self.trace.record_line
+        cores = self.cores
+        for cycle, index, kind, number, pc, sp, r7, psp, msp, frame_pc, frame_xpsr in _EVENT.iter_unpack(raw):
+            core = cores[index]
             if kind == native.EV_ENTRY or kind == native.EV_TAIL_ENTRY:
-                record(cycle, core.name, "exc-entry", exc=number, **_TAIL[kind == native.EV_TAIL_ENTRY])
+                if kind == native.EV_TAIL_ENTRY:
+                    record(cycle, core.name, "exc-entry", f"exc={number} tail=1", {"exc": number, "tail": 1})
+                else:
+                    record(cycle, core.name, "exc-entry", f"exc={number}", {"exc": number})
                 if core.on_exception_entry:
-                    core.entry_context = (e.r7, e.psp, e.msp, e.frame_pc, e.frame_xpsr)
+                    core.entry_context = (r7, psp, msp, frame_pc, frame_xpsr)
                     try:
                         for callback in core.on_exception_entry:
                             callback(core, number, cycle)
                     finally:
                         core.entry_context = None
             elif kind == native.EV_RETURN:
-                record(cycle, core.name, "exc-return", exc=number, pc=e.pc)
-                core.resumed_sp = e.sp
+                record(cycle, core.name, "exc-return", f"exc={number} pc={pc}", {"exc": number, "pc": pc})
+                core.resumed_sp = sp
                 for callback in core.on_exception_return:
-                    callback(core, number, cycle, e.pc)
+                    callback(core, number, cycle, pc)
             else:
-                record(cycle, core.name, "exc-return", exc=number, **_TAIL[True])
+                record(cycle, core.name, "exc-return", f"exc={number} tail=1", {"exc": number, "tail": 1})
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, None)
 

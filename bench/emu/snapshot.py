@@ -147,7 +147,7 @@ def restore(machine: Machine, snapshot: Snapshot) -> float:
         _apply(core.scs, saved["scs"])
         _apply(core.scs.systick, saved["systick"])
         if changed is None or core._lib.bench_code_changed(ctypes.byref(st), changed, len(changed)):
-            core._lib.bench_pages_clear(ctypes.byref(st.executed))
+            core._lib.bench_exec_forget(ctypes.byref(st))
             core.flush_code_cache()  # memory changed under translated code
     for name, device in machine.devices.items():
         _apply(device, snapshot.devices[name])

@@ -42,6 +42,18 @@ class Trace:
         if self.keep:
             self.records.append((cycle, core, kind, fields))
 
+    def record_line(self, cycle: int, core: str, kind: str, text: str, fields: dict[str, Any]) -> None:
+        """`record` with the fields' canonical text given (" ".join of sorted key=value): for the
+        engine's hot paths, which know it without sorting and formatting a dict."""
+        if self.pending is not None:
+            self.pending()
+        self._lines.append(f"{cycle} {core} {kind} {text}")
+        if len(self._lines) >= HASH_BATCH:
+            self._flush()
+        self.count += 1
+        if self.keep:
+            self.records.append((cycle, core, kind, fields))
+
     def _flush(self) -> None:
         if self._lines:
             self._hash.update(("\n".join(self._lines) + "\n").encode())

@@ -139,6 +139,7 @@ class CoreState(ctypes.Structure):
         "is_v7m", "irq_entry_cycles", "tail_chain_cycles", "last_err")] + [
         ("code_pages", ctypes.c_void_p),
         ("mmio_aborted", ctypes.c_uint32),
+        ("exec_remembered", ctypes.c_uint32),
     ]
 
 
@@ -271,6 +272,7 @@ def library() -> ctypes.CDLL:
     lib.bench_insn_size.restype = ctypes.c_uint32
     lib.bench_pages_clear.argtypes = [ctypes.POINTER(PageSet)]
     lib.bench_exec_remember.argtypes = [ctypes.POINTER(CoreState)]
+    lib.bench_exec_forget.argtypes = [ctypes.POINTER(CoreState)]
     lib.bench_exec_changed.argtypes = [ctypes.POINTER(CoreState)]
     lib.bench_exec_changed.restype = ctypes.c_int
     lib.bench_drop_written.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]

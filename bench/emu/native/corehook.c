@@ -128,6 +128,7 @@ typedef struct {
     uint32_t last_err;    /* bench_run_fast: Unicorn's error that ended it */
     uint8_t *code_pages;  /* fast instance: bit per 1 KiB page it ever ran code from (see bench_tlb_fill_fast) */
     uint32_t mmio_aborted;  /* the engine aborted a device access of the last run (CortexM.map_mmio) */
+    uint32_t exec_remembered;  /* executed pages whose copy was taken (bench_exec_remember) */
 } bench_core_state_t;
 
 /* The native exception steps (exceptions.c, included at the end). */
@@ -792,18 +793,34 @@ void bench_precise_enter(uc_engine *precise, bench_core_state_t *st)
 }
 
 /* The precise instance stops: remember what the code it ran looks like (a copy: comparing
- * copies costs a fraction of hashing the pages, and the check runs at every switch). */
+ * copies costs a fraction of hashing the pages, and the check runs at every switch). Only the
+ * copies that may be out of date are taken again: of the pages first run since the last time,
+ * and of those the precise instance itself wrote (its own stores dropped its stale code).
+ * Call it before bench_drop_written, which forgets those. Another core's or the engine's writes
+ * meanwhile leave an older copy, which the next check finds different: the code is dropped. */
 void bench_exec_remember(bench_core_state_t *st)
 {
     if (!st->exec_copy && !(st->exec_copy = malloc((size_t)BENCH_MAX_PAGES << BENCH_PAGE_BITS))) {
         st->executed.overflow = 1;  /* no memory: the next switch drops the precise code */
         return;
     }
+    int all = st->written.overflow || st->exec_remembered > st->executed.n;
     for (uint32_t i = 0; i < st->executed.n; i++) {
-        const uint8_t *p = peek(st, (uint64_t)st->executed.pages[i] << BENCH_PAGE_BITS, BENCH_PAGE_SIZE);
+        uint32_t page = st->executed.pages[i];
+        if (!all && i < st->exec_remembered && !has_page(&st->written, page))
+            continue;
+        const uint8_t *p = peek(st, (uint64_t)page << BENCH_PAGE_BITS, BENCH_PAGE_SIZE);
         if (p)
             memcpy(st->exec_copy + ((size_t)i << BENCH_PAGE_BITS), p, BENCH_PAGE_SIZE);
     }
+    st->exec_remembered = st->executed.n;
+}
+
+/* The precise instance's code was dropped: it has run nothing, and nothing is remembered. */
+void bench_exec_forget(bench_core_state_t *st)
+{
+    bench_pages_clear(&st->executed);
+    st->exec_remembered = 0;
 }
 
 /* The precise instance resumes: has code it translated changed since (or too much to tell)? */
