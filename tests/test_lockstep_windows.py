@@ -112,14 +112,9 @@ leader:
     ldr r6, [r1]                @ r6: no interrupt pending
     ldr r2, =0xE000E200         @ ISPR0
     movs r3, #1
+    .rept 8
     nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
+    .endr
     str r3, [r2]                @ pend IRQ 0, after cpu1's SEV
     ldr r7, [r1]                @ r7: IRQ 0 pending
     b .
@@ -127,16 +122,9 @@ leader:
     .thumb_func
     .global follower
 follower:
+    .rept 10
     nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
+    .endr
     sev
     wfi
     b .

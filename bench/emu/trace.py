@@ -30,24 +30,14 @@ class Trace:
         self.pending: Callable[[], None] | None = None
 
     def record(self, cycle: int, core: str, kind: str, **fields: Any) -> None:
-        if self.pending is not None:
-            self.pending()
-        if fields:
-            self._lines.append(f"{cycle} {core} {kind}" + "".join(f" {k}={v}" for k, v in sorted(fields.items())))
-        else:
-            self._lines.append(f"{cycle} {core} {kind}")
-        if len(self._lines) >= HASH_BATCH:
-            self._flush()
-        self.count += 1
-        if self.keep:
-            self.records.append((cycle, core, kind, fields))
+        self.record_line(cycle, core, kind, " ".join(f"{k}={v}" for k, v in sorted(fields.items())), fields)
 
     def record_line(self, cycle: int, core: str, kind: str, text: str, fields: dict[str, Any]) -> None:
         """`record` with the fields' canonical text given (" ".join of sorted key=value): for the
         engine's hot paths, which know it without sorting and formatting a dict."""
         if self.pending is not None:
             self.pending()
-        self._lines.append(f"{cycle} {core} {kind} {text}")
+        self._lines.append(f"{cycle} {core} {kind} {text}" if text else f"{cycle} {core} {kind}")
         if len(self._lines) >= HASH_BATCH:
             self._flush()
         self.count += 1

@@ -88,25 +88,18 @@ def machine(tmp_path: Path, elf: Path, model: str = "cortex-m4", entry_cycles: i
 
 
 # Two cores on one bus, each with its own NVIC (as the LPC4337's M4 and M0): for lockstep tests.
-TWO_CORES = """\
-cpu0: CPU.CortexM @ sysbus
+_CORE = """\
+{cpu}: CPU.CortexM @ sysbus
     cpuType: "cortex-m4"
-    nvic: nvic0
+    nvic: {nvic}
 
-cpu1: CPU.CortexM @ sysbus
-    cpuType: "cortex-m4"
-    nvic: nvic1
-
-nvic0: IRQControllers.NVIC @ sysbus new Bus.BusPointRegistration { address: 0xE000E000; cpu: cpu0 }
+{nvic}: IRQControllers.NVIC @ sysbus new Bus.BusPointRegistration {{ address: 0xE000E000; cpu: {cpu} }}
     priorityMask: 0xE0
     numberOfInterrupts: 8
-    -> cpu0@0
+    -> {cpu}@0
 
-nvic1: IRQControllers.NVIC @ sysbus new Bus.BusPointRegistration { address: 0xE000E000; cpu: cpu1 }
-    priorityMask: 0xE0
-    numberOfInterrupts: 8
-    -> cpu1@0
-
+"""
+TWO_CORES = _CORE.format(cpu="cpu0", nvic="nvic0") + _CORE.format(cpu="cpu1", nvic="nvic1") + """\
 rom: Memory.MappedMemory @ sysbus 0x0
     size: 0x10000
 
