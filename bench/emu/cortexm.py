@@ -357,6 +357,7 @@ class CortexM:
         """Another core wrote code this core may run (facts: trap 10); what it knew of that code goes too."""
         for uc in self._instances:
             uc.ctl_flush_tb()
+        self._lib.bench_exec_forget(ctypes.byref(self.state))  # the precise instance's code is gone too
         self._lib.bench_forget_sites(self._fast._uch, ctypes.byref(self.state))
         self._learn_probe_sites()
 

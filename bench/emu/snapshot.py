@@ -110,22 +110,16 @@ def take(machine: Machine) -> Snapshot:
     return snapshot
 
 
-def _restore_memories(machine: Machine, snapshot: Snapshot) -> ctypes.Array[ctypes.c_uint64] | None:
+def _restore_memories(machine: Machine, snapshot: Snapshot) -> tuple[ctypes.Array[ctypes.c_uint64], int] | None:
     """Put every memory back, copying only the pages that differ (bench_restore_pages); returns the
-    host addresses of those pages, or None if there are too many to tell cores about one by one."""
-    lib = native.library()
-    room = (ctypes.c_uint64 * CHANGED_PAGES_LISTED)()
-    hosts: list[int] | None = []
+    host addresses of those pages and how many, or None if there are too many to tell cores about."""
+    changed = (ctypes.c_uint64 * CHANGED_PAGES_LISTED)()
+    listed = 0
     for memory, data in zip(machine.memories.values(), snapshot.memories, strict=True):
-        base = memory.host_address(memory.base)
-        n = lib.bench_restore_pages(base, data, memory.size, room, CHANGED_PAGES_LISTED)
-        if hosts is None or n > CHANGED_PAGES_LISTED:
-            hosts = None
-        else:
-            hosts += [base + room[i] for i in range(n)]
-    if hosts is None or len(hosts) > CHANGED_PAGES_LISTED:
-        return None
-    return (ctypes.c_uint64 * len(hosts))(*hosts)
+        used = min(listed, CHANGED_PAGES_LISTED)  # (past the end: nothing more is listed, all is copied)
+        listed += native.library().bench_restore_pages(memory.host_address(memory.base), data, memory.size,
+                                                       ctypes.byref(changed, 8 * used), CHANGED_PAGES_LISTED - used)
+    return (changed, listed) if listed <= CHANGED_PAGES_LISTED else None
 
 
 def restore(machine: Machine, snapshot: Snapshot) -> float:
@@ -146,8 +140,7 @@ def restore(machine: Machine, snapshot: Snapshot) -> float:
         core.nvic.load(saved["nvic"])
         _apply(core.scs, saved["scs"])
         _apply(core.scs.systick, saved["systick"])
-        if changed is None or core._lib.bench_code_changed(ctypes.byref(st), changed, len(changed)):
-            core._lib.bench_exec_forget(ctypes.byref(st))
+        if changed is None or core._lib.bench_code_changed(ctypes.byref(st), *changed):
             core.flush_code_cache()  # memory changed under translated code
     for name, device in machine.devices.items():
         _apply(device, snapshot.devices[name])

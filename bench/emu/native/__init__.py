@@ -276,8 +276,8 @@ def library() -> ctypes.CDLL:
     lib.bench_exec_changed.argtypes = [ctypes.POINTER(CoreState)]
     lib.bench_exec_changed.restype = ctypes.c_int
     lib.bench_drop_written.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
-    lib.bench_restore_pages.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint64,
-                                        ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint32]
+    lib.bench_restore_pages.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint64, ctypes.c_void_p,
+                                        ctypes.c_uint32]
     lib.bench_restore_pages.restype = ctypes.c_uint32
     lib.bench_code_changed.argtypes = [ctypes.POINTER(CoreState), ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint32]
     lib.bench_code_changed.restype = ctypes.c_int

@@ -862,8 +862,8 @@ void bench_drop_written(uc_engine *fast, bench_core_state_t *st)
  * tell the engine whether any of them holds code a core translated.
  */
 
-/* Copy the pages of `src` that differ into `dst`; their offsets go to `changed` (at most `max`).
- * Returns how many differed (more than `max`: the list is incomplete). */
+/* Copy the pages of `src` that differ into `dst`; their host addresses go to `changed` (at most
+ * `max`). Returns how many differed (more than `max`: the list is incomplete). */
 uint32_t bench_restore_pages(uint8_t *dst, const uint8_t *src, uint64_t size, uint64_t *changed, uint32_t max)
 {
     uint32_t n = 0;
@@ -873,7 +873,7 @@ uint32_t bench_restore_pages(uint8_t *dst, const uint8_t *src, uint64_t size, ui
             continue;
         memcpy(dst + off, src + off, len);
         if (n < max)
-            changed[n] = off;
+            changed[n] = (uint64_t)(uintptr_t)(dst + off);
         n++;
     }
     return n;

@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 M4MEMMAP, M4TXEVENT, M0TXEVENT, M0APPMEMMAP = 0x100, 0x130, 0x400, 0x404
 
 
+def _output(offset: int, doc: str) -> property:
+    """An interrupt output of a latch, which the .repl wiring sets (an IrqLine)."""
+    def get(creg: Lpc43xxCreg) -> IrqLine | None:
+        return creg._line(offset)
+
+    def wire(creg: Lpc43xxCreg, line: IrqLine) -> None:
+        creg._wire(offset, line)
+    return property(get, wire, doc=doc)
+
+
 class Lpc43xxCreg(Peripheral):
     """The CREG block of an LPC43xx with an M0APP coprocessor."""
 
@@ -36,29 +46,15 @@ class Lpc43xxCreg(Peripheral):
         # M4TXEVENT and M0TXEVENT: their values live in native latches, so that the core an event
         # interrupts clears it, and its interrupt line, without Python (native/mmio.c).
         self.latches = (native.Latch * 2)(native.Latch(offset=M4TXEVENT), native.Latch(offset=M0TXEVENT))
-        self._lines: tuple[IrqLine | None, IrqLine | None] = (None, None)  # by latch (wired by the .repl)
+        # By latch, wired by the .repl (a tuple: a snapshot keeps it as it is, lines and all).
+        self._lines: tuple[IrqLine | None, IrqLine | None] = (None, None)
         self._shadow: dict[str, tuple[int, int, int]] = {}  # core name: (base, size, host address)
         machine.sev_listeners.append(self._on_sev)
         self._map_shadow(m4, m4_memmap)
         self._map_shadow(m0, self.regs[M0APPMEMMAP])
 
-    @property
-    def to_m0(self) -> IrqLine | None:
-        """M4TXEVENT's output, wired to the M0's IRQ 1 by the .repl."""
-        return self._lines[0]
-
-    @to_m0.setter
-    def to_m0(self, line: IrqLine) -> None:
-        self._wire(M4TXEVENT, line)
-
-    @property
-    def to_m4(self) -> IrqLine | None:
-        """M0TXEVENT's output, wired to the M4's IRQ 1."""
-        return self._lines[1]
-
-    @to_m4.setter
-    def to_m4(self, line: IrqLine) -> None:
-        self._wire(M0TXEVENT, line)
+    to_m0 = _output(M4TXEVENT, "M4TXEVENT's output, wired to the M0's IRQ 1 by the .repl.")
+    to_m4 = _output(M0TXEVENT, "M0TXEVENT's output, wired to the M4's IRQ 1.")
 
     def _wire(self, offset: int, line: IrqLine) -> None:
         index = self._index(offset)
@@ -73,6 +69,9 @@ class Lpc43xxCreg(Peripheral):
 
     def _latch(self, offset: int) -> native.Latch:
         return self.latches[self._index(offset)]
+
+    def _line(self, offset: int) -> IrqLine | None:
+        return self._lines[self._index(offset)]
 
     def native_latches(self) -> ctypes.Array[native.Latch]:
         return self.latches
@@ -90,7 +89,7 @@ class Lpc43xxCreg(Peripheral):
         offset = M4TXEVENT if core is self.m4 else M0TXEVENT if core is self.m0 else None
         if offset is not None:
             self._latch(offset).value = 1
-            line = self._lines[self._index(offset)]
+            line = self._line(offset)
             if line is not None:
                 line.set(True)
 
@@ -135,7 +134,7 @@ class Lpc43xxCreg(Peripheral):
             self.regs[offset] = value
             return
         self._latch(offset).value = value
-        line = self._lines[self._index(offset)]
+        line = self._line(offset)
         if not value & 1 and line is not None:
             line.set(False)
 
