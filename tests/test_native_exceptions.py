@@ -1,15 +1,17 @@
-"""Native exception steps (bench/emu/native/exceptions.c) give the Python engine's result.
+"""Native exception steps (bench/emu/native/exceptions.c, hints.c) give the Python engine's result.
 
-The native code takes pending exceptions, SVCs and exception returns (with tail-chaining)
-itself, also inside lockstep; the Python engine (AMP_BENCH_NATIVE_EXC=off) remains the
-reference. Same trace, cycle for cycle and in the same order, including where two cores
-handle exceptions in the same cycle (the IPI ping-pong under load does).
+The native code takes pending exceptions, SVCs and exception returns (with tail-chaining),
+and SEV/WFI/WFE with the SEV's delivery to the other core, itself, also inside lockstep;
+the Python engine (AMP_BENCH_NATIVE_EXC=off) remains the reference. Same trace, cycle for
+cycle and in the same order, including where two cores handle exceptions in the same cycle
+(the IPI ping-pong under load does).
 """
 
 from __future__ import annotations
 
 import pytest
 
+from bench.emu.cortexm import CortexM
 from bench.scenarios.remoteproc import echo
 from tests.modes import ipi_in_modes
 
@@ -22,12 +24,19 @@ def test_ipi_ping_pong_natively_equals_the_python_engine(tmp_path, platform, mon
     assert results["on"]["trace_digest"] == results["off"]["trace_digest"]
 
 
-def test_linux_rpmsg_natively_equals_the_python_engine(linux, linux_booted):
+def test_linux_rpmsg_natively_equals_the_python_engine(linux, linux_booted, monkeypatch):
     """Linux's SVCs, interrupts and PendSV tail-chains on the M4 and the M0's interrupts, with
-    the M0 started through remoteproc and both cores in lockstep windows."""
+    the M0 started through remoteproc and both cores in lockstep windows; the SEVs that kick
+    each other and the WFI sleeps in between."""
     machine = linux.session.machine
     _, snapshot = linux_booted
-    digests, steps = {}, {}
+    digests, steps, engine_hints = {}, {}, {}
+    python_hint = CortexM._hint
+
+    def counted_hint(core: CortexM, kind: int, size: int) -> None:
+        engine_hints[native_exc] = engine_hints.get(native_exc, 0) + 1
+        python_hint(core, kind, size)
+    monkeypatch.setattr(CortexM, "_hint", counted_hint)
     try:
         for native_exc in (0, 1):
             for core in machine.cores:
@@ -43,4 +52,7 @@ def test_linux_rpmsg_natively_equals_the_python_engine(linux, linux_booted):
         for core in machine.cores:
             core.state.native_exc = 1
     assert steps[0] == 0 and steps[1] > 100
+    # Each message is a SEV each way and a WFI on the M0: the engine saw them all, the native
+    # code all but the first at a new place (before it is a site of the fast instance).
+    assert engine_hints[0] > 20 and engine_hints.get(1, 0) * 5 < engine_hints[0], engine_hints
     assert digests[1] == digests[0]

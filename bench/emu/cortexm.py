@@ -141,7 +141,7 @@ class CortexM:
                           lambda off, sz, val: self.scs.dwt_write(off, sz, val))
         self.pc = 0
         self.in_reset = True
-        self.sleep: str | None = None  # "wfi" / "wfe" while asleep
+        self.sleep = None
         self.halted_error: GuestError | None = None
         self.ccr = 0x200 if self.is_v7m else 0x208
         self.shcsr = 0
@@ -167,7 +167,7 @@ class CortexM:
         # Sites (bench_hook_site) give the replay's exact result without it; "off" keeps every
         # device access aborted and replayed and every block split, to check them against.
         self.use_sites = os.environ.get("AMP_BENCH_SITES", "on") != "off"
-        self.sites_learned = 0
+        machine.attach_core(self)
 
     def _new_unicorn(self, precise: bool) -> Uc:
         uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
@@ -201,6 +201,19 @@ class CortexM:
     # State the native exception steps share (native.CoreState), under the engine's names.
     stalled = native.state_field("stalled", doc="cycles not spent executing instructions (exception entry, sleep)")
     event_register = native.state_field("event_register", bool)
+    in_reset = native.state_field("in_reset", bool)
+    use_sites = native.state_field("use_sites", bool)
+    sites_learned = native.state_field("sites_learned", doc="sites bench_learn_site made (for tests and benchmarks)")
+
+    @property
+    def sleep(self) -> str | None:
+        """"wfi" / "wfe" while asleep, else None (native: hints.c puts a core to sleep too)."""
+        return native.SLEEP_KINDS[self.state.sleep]
+
+    @sleep.setter
+    def sleep(self, kind: str | None) -> None:
+        self.state.sleep = native.SLEEP_KINDS.index(kind)
+
     vtor, scr, ccr = native.state_field("vtor"), native.state_field("scr"), native.state_field("ccr")
     _yield = native.state_field("yield_req", bool)
     # A device access was aborted (map_mmio): the engine replays it, or bench_lockstep does.
@@ -365,7 +378,7 @@ class CortexM:
         """Probes inside a block are recorded by a hook of their own (bench_hook_site), not by a split."""
         st = self.state
         for i in range(st.nprobes if self.use_sites else 0):
-            self.sites_learned += self._lib.bench_learn_site(self._fast._uch, ctypes.byref(st), st.probe_pc[i])
+            self._lib.bench_learn_site(self._fast._uch, ctypes.byref(st), st.probe_pc[i])
 
     # ------------------------------------------------------------------- time
     @property
@@ -662,7 +675,7 @@ class CortexM:
             self.pc = pc
             if self.use_sites and not self.precise:
                 # Next time its access takes effect in place (bench_hook_site; never inside an IT block).
-                self.sites_learned += self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), pc)
+                self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), pc)
             self._replay(pc)
             return
         if self._intno is not None:
@@ -681,7 +694,7 @@ class CortexM:
             self._emulate(st.stop_pc, st.split_addr)
         elif reason == native.STOP_HINT:
             if self.use_sites and not self.precise:  # inside a block next time, its own hook stops there
-                self.sites_learned += self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), self.pc)
+                self._lib.bench_learn_site(self.uc._uch, ctypes.byref(st), self.pc)
             self._hint(st.hint, st.insn_size)
         elif reason == native.STOP_BREAK:
             self.at_breakpoint = self.pc
@@ -759,6 +772,7 @@ class CortexM:
         self.uc = target
         self.regs = self._regs_of[target]
         self.precise = precise
+        self.machine.core_instance_changed(self)
 
     def cut_limit(self, cycle: int) -> None:
         """Something due at `cycle` concerns other cores: stop there at the latest."""

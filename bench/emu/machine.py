@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from bench.emu import native
 from bench.emu.cortexm import CortexM
 from bench.emu.memory import Memory
-from bench.emu.peripheral import Peripheral
+from bench.emu.peripheral import IrqLine, Peripheral
 from bench.emu.trace import Trace
 from bench.errors import BenchError, GuestError
 
@@ -71,7 +71,15 @@ class Machine:
         self.native_steps = 0  # how many (for tests and benchmarks)
         self.trace.pending = self._drain_if_pending
         self.running: CortexM | None = None
+        # Observers of every SEV, called at its delivery with the sender and the SEV's cycle.
         self.sev_listeners: list[Callable[[CortexM, int], None]] = []
+        # The event latch each core's SEV sets, and the line it drives (wire_sev_latch).
+        self._sev_latches: dict[int, tuple[native.Latch, IrqLine | None]] = {}
+        # The cores' shared timing for the hints the native code takes (hints.c): the next
+        # timed event bounds them (0 until the scheduler looks), and a SEV's pending delivery.
+        self.native = native.MachineState(horizon=0, sev_time=native.NEVER)
+        self._native_ref = ctypes.byref(self.native)
+        self._lib = native.library()
         self.symbolizers: list[Callable[[int], str | None]] = []
         # Called between scheduler steps, when no core runs (a debugger stub serves clients there).
         self.step_hooks: list[Callable[[], None]] = []
@@ -103,12 +111,30 @@ class Machine:
     def cycles_for(self, seconds: float) -> int:
         return round(seconds * self.frequency_hz)
 
+    def attach_core(self, core: CortexM) -> None:
+        """Let the native hints see the core (hints.c): its state, and the instance in use."""
+        ns = self.native
+        ns.st[core.index] = ctypes.pointer(core.state)
+        ns.ncores = max(ns.ncores, core.index + 1)
+        core.state.machine = ctypes.addressof(ns)
+        self.core_instance_changed(core)
+
+    def core_instance_changed(self, core: CortexM) -> None:
+        self.native.uc[core.index] = ctypes.cast(core.uc._uch, ctypes.c_void_p).value
+
+    def wire_sev_latch(self, sender: CortexM, latch: native.Latch, line: IrqLine | None) -> None:
+        """`sender`'s SEV sets `latch`, which drives `line` (the LPC43xx CREG's TXEVENT latches)."""
+        self._sev_latches[sender.index] = (latch, line)
+        self.native.sev_latch[sender.index] = ctypes.addressof(latch)
+
     # -------------------------------------------------------------- events
     def schedule(self, time: int, action: Callable[[], None]) -> _Event:
         """Run `action` at cycle `time` (never earlier than now + 0)."""
         self._seq += 1
         event = _Event(max(time, self.now()), self._seq, action)
         heapq.heappush(self._events, event)
+        if event.time < self.native.horizon:
+            self.native.horizon = event.time
         if self.running is not None:
             self.running.cut_limit(event.time)
         if self._lockstep is not None:
@@ -124,18 +150,32 @@ class Machine:
         self.schedule(self.now(), action)
 
     def _next_event_time(self) -> int:
+        """The next timed event's cycle, a SEV's native delivery included (NEVER: none)."""
         while self._events and self._events[0].cancelled:
             heapq.heappop(self._events)
-        return self._events[0].time if self._events else NEVER
+        ns = self.native
+        ns.horizon = time = self._events[0].time if self._events else NEVER
+        sev = ns.sev_time
+        return sev if sev < time else time
 
     def _fire(self, time: int) -> None:
         self._idle_time = max(self._idle_time, time)
         self._firing = time
+        ns, events = self.native, self._events
         try:
-            while self._events and self._events[0].time <= time:
-                event = heapq.heappop(self._events)
-                if not event.cancelled:
-                    event.action()
+            while True:
+                # A native SEV's delivery was scheduled before every event of its cycle (hints.c).
+                sev = ns.sev_time
+                if sev <= time and (not events or sev <= events[0].time):
+                    if self.events.n > native.EVENT_LOG - 8:
+                        self.drain_events()
+                    self._lib.bench_machine_deliver(self._native_ref)
+                elif events and events[0].time <= time:
+                    event = heapq.heappop(events)
+                    if not event.cancelled:
+                        event.action()
+                else:
+                    break
         finally:
             self._firing = None
 
@@ -148,6 +188,12 @@ class Machine:
                     other.signal_event()
             for listener in self.sev_listeners:
                 listener(core, at)
+            wired = self._sev_latches.get(core.index)
+            if wired is not None:
+                latch, line = wired
+                latch.value = 1
+                if line is not None:
+                    line.set(True)
         core.event_register = True
         self.schedule(at + 1, deliver)
 
@@ -181,8 +227,8 @@ class Machine:
             self.drain_events()
 
     def drain_events(self) -> None:
-        """Report the exception steps the native code took (exceptions.c), in order, exactly as
-        the Python engine reports its own: trace records and the cores' callbacks."""
+        """Report the exception steps and hints the native code took (exceptions.c, hints.c), in
+        order, exactly as the Python engine reports its own: trace records and callbacks."""
         log = self.events
         n = log.n
         if not n:
@@ -213,10 +259,19 @@ class Machine:
                 core.resumed_sp = sp
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, pc)
-            else:
+            elif kind == native.EV_TAIL_RETURN:
                 record(cycle, core.name, "exc-return", f"exc={number} tail=1", {"exc": number, "tail": 1})
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, None)
+            elif kind == native.EV_SEV:
+                record(cycle, core.name, "sev", f"pc={pc}", {"pc": pc})
+            elif kind == native.EV_SLEEP:
+                record(cycle, core.name, "sleep", f"pc={pc}", {"pc": pc})
+            elif kind == native.EV_WAKE:
+                record(cycle, core.name, "wake", "", {})
+            else:  # EV_DELIVER
+                for listener in self.sev_listeners:
+                    listener(core, cycle - 1)
 
     def symbolize(self, address: int) -> str | None:
         for symbolizer in self.symbolizers:

@@ -71,6 +71,7 @@ class Snapshot:
     devices: dict[str, dict[str, Any]]
     irq_levels: list[tuple[IrqLine, bool]]
     events: list[tuple[Any, bool]]
+    sev: tuple[int, int]  # a SEV's native delivery: (cycle, sender), hints.c
     machine: dict[str, Any]
     trace: tuple[list[Any], Any, int]
     seconds_to_take: float = 0.0
@@ -103,6 +104,7 @@ def take(machine: Machine) -> Snapshot:
         devices={name: _capture(device) for name, device in machine.devices.items()},
         irq_levels=[(line, line.level) for line in lines],
         events=[(event, event.cancelled) for event in machine._events],
+        sev=(machine.native.sev_time, machine.native.sev_core),
         machine={"_seq": machine._seq, "_idle_time": machine._idle_time},
         trace=(list(machine.trace.records), machine.trace.hash_state(), machine.trace.count),
     )
@@ -152,6 +154,8 @@ def restore(machine: Machine, snapshot: Snapshot) -> float:
     for event, cancelled in snapshot.events:
         event.cancelled = cancelled
     machine._events = [event for event, _ in snapshot.events]
+    machine.native.sev_time, machine.native.sev_core = snapshot.sev
+    machine.native.horizon = 0  # (the scheduler looks at the restored events before the next hint)
     for name, value in snapshot.machine.items():
         setattr(machine, name, value)
     records, digest, count = snapshot.trace

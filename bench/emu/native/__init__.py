@@ -23,7 +23,7 @@ import unicorn
 from bench.errors import BenchError
 
 SOURCE = Path(__file__).with_name("corehook.c")
-SOURCES = (SOURCE, SOURCE.with_name("exceptions.c"), SOURCE.with_name("mmio.c"),
+SOURCES = (SOURCE, SOURCE.with_name("exceptions.c"), SOURCE.with_name("mmio.c"), SOURCE.with_name("hints.c"),
            SOURCE.with_name("nvic.h"))  # one library
 MAX_REGIONS = 32
 MAX_PAGES = 2048
@@ -33,7 +33,7 @@ MAX_PROBES = 16
 PROBE_RING = 1024
 MAX_EXCEPTIONS = 128  # BENCH_MAX_EXC
 EVENT_LOG = 256
-EV_ENTRY, EV_RETURN, EV_TAIL_RETURN, EV_TAIL_ENTRY = 1, 2, 3, 4
+EV_ENTRY, EV_RETURN, EV_TAIL_RETURN, EV_TAIL_ENTRY, EV_SEV, EV_SLEEP, EV_WAKE, EV_DELIVER = range(1, 9)
 RUN_LIMIT, RUN_DISPATCH, RUN_ENGINE = 1, 2, 3  # bench_run_fast
 
 # Stop reasons and instruction kinds, mirrored from corehook.c.
@@ -140,6 +140,11 @@ class CoreState(ctypes.Structure):
         ("code_pages", ctypes.c_void_p),
         ("mmio_aborted", ctypes.c_uint32),
         ("exec_remembered", ctypes.c_uint32),
+        ("sleep", ctypes.c_uint32),
+        ("in_reset", ctypes.c_uint32),
+        ("use_sites", ctypes.c_uint32),
+        ("sites_learned", ctypes.c_uint32),
+        ("machine", ctypes.c_void_p),
     ]
 
 
@@ -175,6 +180,25 @@ class Lockstep(ctypes.Structure):
         ("pairs", ctypes.c_void_p),
         ("run_limit", ctypes.c_uint64),
         ("dispatch", ctypes.c_uint32),
+    ]
+
+
+NEVER = (1 << 64) - 1  # BENCH_NEVER
+SLEEP_KINDS = (None, "wfi", "wfe")  # enum sleep_kind
+
+
+class MachineState(ctypes.Structure):
+    """Mirror of bench_machine_t: the cores' shared timing, for the hints taken natively (hints.c)."""
+
+    _fields_ = [
+        ("horizon", ctypes.c_uint64),
+        ("sev_time", ctypes.c_uint64),
+        ("sev_core", ctypes.c_uint32),
+        ("ncores", ctypes.c_uint32),
+        ("st", ctypes.POINTER(CoreState) * MAX_CORES),
+        ("uc", ctypes.c_void_p * MAX_CORES),
+        ("sev_latch", ctypes.c_void_p * MAX_CORES),
+        ("lockstep", ctypes.c_void_p),
     ]
 
 
@@ -287,6 +311,7 @@ def library() -> ctypes.CDLL:
     lib.bench_flush_tlb.argtypes = [ctypes.c_void_p]
     lib.bench_precise_enter.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
     lib.bench_copy_registers.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+    lib.bench_machine_deliver.argtypes = [ctypes.POINTER(MachineState)]
     lib.bench_lockstep.argtypes = [ctypes.POINTER(Lockstep)]
     lib.bench_lockstep.restype = ctypes.c_int
     lib.bench_exc_enter.argtypes = [ctypes.c_void_p, ctypes.POINTER(ExceptionEntry)]

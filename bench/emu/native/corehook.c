@@ -55,6 +55,7 @@ enum stop_reason {
 };
 
 enum insn_kind { K_PLAIN = 0, K_SEV = 1, K_WFE = 2, K_WFI = 3, K_YIELD = 4, K_UNMASK = 5 };
+enum sleep_kind { SLEEP_NONE = 0, SLEEP_WFI = 1, SLEEP_WFE = 2 };
 
 typedef struct {
     uint64_t base;
@@ -129,13 +130,19 @@ typedef struct {
     uint8_t *code_pages;  /* fast instance: bit per 1 KiB page it ever ran code from (see bench_tlb_fill_fast) */
     uint32_t mmio_aborted;  /* the engine aborted a device access of the last run (CortexM.map_mmio) */
     uint32_t exec_remembered;  /* executed pages whose copy was taken (bench_exec_remember) */
+    uint32_t sleep;       /* enum sleep_kind: asleep in WFI or WFE (hints.c) */
+    uint32_t in_reset;    /* held in reset: no event reaches it */
+    uint32_t use_sites;   /* the engine makes hints and device accesses sites (bench_hook_site) */
+    uint32_t sites_learned;  /* how many bench_learn_site made (for tests and benchmarks) */
+    struct bench_machine *machine;  /* the cores' shared timing (hints.c); NULL: hints go to the engine */
 } bench_core_state_t;
 
 /* The native exception steps (exceptions.c, included at the end). */
 void bench_hook_intr(uc_engine *uc, uint32_t intno, void *user);
 int bench_native_take(uc_engine *uc, bench_core_state_t *st);
 int bench_native_interrupt(uc_engine *uc, bench_core_state_t *st);
-int native_dispatch(uc_engine *uc, bench_core_state_t *st);
+int native_dispatch(uc_engine *uc, bench_core_state_t *st, int precise);
+int native_hint(uc_engine *uc, bench_core_state_t *st, int precise);
 enum { BENCH_RUN_LIMIT = 1, BENCH_RUN_DISPATCH = 2, BENCH_RUN_ENGINE = 3 };
 int bench_run_loop(uc_engine *uc, bench_core_state_t *st, int precise);
 
@@ -575,6 +582,7 @@ int bench_learn_site(uc_engine *uc, bench_core_state_t *st, uint64_t pc)
     if (uc_hook_add(uc, &s->hooks[s->n], UC_HOOK_CODE, (void *)bench_hook_site, st, pc, next) != UC_ERR_OK)
         return 0;
     s->n++;
+    st->sites_learned++;
     note_page(&s->at, (uint32_t)(pc >> 1));
     uc_ctl_remove_cache(uc, pc, next + 1);  /* code translated before has no hook there */
     return 1;
@@ -976,6 +984,20 @@ typedef struct {
     uint32_t dispatch;    /* NEEDS_ENGINE_IN_RUN: ... after handling why it stopped (1) */
 } bench_lockstep_t;
 
+#define BENCH_NEVER UINT64_MAX
+
+/* The cores' shared timing, for the hints taken natively (hints.c). */
+typedef struct bench_machine {
+    uint64_t horizon;    /* the engine's next timed event (at the latest) */
+    uint64_t sev_time;   /* a SEV's delivery is due at this cycle (BENCH_NEVER: none) */
+    uint32_t sev_core;   /* ... sent by this core */
+    uint32_t ncores;
+    bench_core_state_t *st[BENCH_MAX_CORES];
+    uc_engine *uc[BENCH_MAX_CORES];             /* the instance that holds each core's registers */
+    struct bench_latch *sev_latch[BENCH_MAX_CORES];  /* the event latch a core's SEV sets (NULL: none) */
+    bench_lockstep_t *lockstep;                 /* the lockstep loop running now (its horizon) */
+} bench_machine_t;
+
 static inline uint32_t pair_slot(uint64_t pc0, uint64_t pc1)
 {
     return (uint32_t)(((pc0 >> 1) * 2654435761u) ^ ((pc1 >> 1) * 40503u)) & (BENCH_PAIR_SLOTS - 1);
@@ -1097,7 +1119,7 @@ static int native_before_run(bench_lockstep_t *ls, uint32_t k, int *need)
 static int native_after_run(bench_lockstep_t *ls, uint32_t k, uc_err err)
 {
     bench_core_state_t *st = ls->st[k];
-    if (!st->native_exc || err != UC_ERR_OK || st->yield_req || !native_dispatch(ls->uc[k], st))
+    if (!st->native_exc || err != UC_ERR_OK || st->yield_req || !native_dispatch(ls->uc[k], st, 1))
         return 0;
     ls->pc[k] = st->pc;
     st->reason = STOP_NONE;
@@ -1133,10 +1155,21 @@ static int native_replay(bench_lockstep_t *ls, uint32_t k, uc_err err)
     return -1;
 }
 
+/* Whether a core of the loop went to sleep (a hint taken natively): the engine's loop goes on. */
+static inline int any_asleep(const bench_lockstep_t *ls)
+{
+    for (uint32_t k = 0; k < ls->n; k++)
+        if (ls->st[k]->sleep)
+            return 1;
+    return 0;
+}
+
 /* The reference order, until a core needs the engine (its index), the horizon (-1) or `until` (-2). */
 static int lockstep_reference(bench_lockstep_t *ls, uint64_t until)
 {
     for (;;) {
+        if (any_asleep(ls))
+            return -1;
         uint32_t i = 0;
         for (uint32_t k = 1; k < ls->n; k++)
             if (ls->st[k]->count < ls->st[i]->count)
@@ -1221,11 +1254,24 @@ static void spec_undo(uc_engine *uc, bench_core_state_t *st, uint64_t *pc, uint6
     sp->mode = SPEC_OFF;
 }
 
+static int lockstep_windows(bench_lockstep_t *ls);
+
 int bench_lockstep(bench_lockstep_t *ls)
 {
-    if (!ls->windows || ls->n != 2)
-        return lockstep_reference(ls, UINT64_MAX);
+    bench_machine_t *m = ls->st[0]->machine;
+    if (m)
+        m->lockstep = ls;  /* a SEV taken natively lowers the horizon (native_hint) */
+    int stopped = ls->windows && ls->n == 2 ? lockstep_windows(ls) : lockstep_reference(ls, UINT64_MAX);
+    if (m)
+        m->lockstep = 0;
+    return stopped;
+}
+
+static int lockstep_windows(bench_lockstep_t *ls)
+{
     for (;;) {
+        if (any_asleep(ls))
+            return -1;
         uint32_t b = ls->st[1]->count < ls->st[0]->count ? 1 : 0, a = 1 - b;  /* b is first in the order */
         bench_core_state_t *sb = ls->st[b], *sa = ls->st[a];
         if (sb->count >= ls->horizon)
@@ -1530,3 +1576,4 @@ int bench_exc_unstack(uc_engine *uc, bench_unstack_t *r)
 
 #include "exceptions.c"
 #include "mmio.c"
+#include "hints.c"

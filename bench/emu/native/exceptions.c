@@ -119,7 +119,8 @@ static bench_event_t *log_event(bench_core_state_t *st, uint32_t kind, uint32_t 
 /* Whether the native steps may run for this core now (else the engine does everything). */
 static inline int native_ready(const bench_core_state_t *st)
 {
-    return st->native_exc && st->events && st->events->n < BENCH_EVENT_LOG - 4 && !st->yield_req;
+    /* (room for a step's events, and for a SEV's delivery: bench_machine_deliver) */
+    return st->native_exc && st->events && st->events->n < BENCH_EVENT_LOG - 16 && !st->yield_req;
 }
 
 /*
@@ -261,13 +262,15 @@ int bench_native_interrupt(uc_engine *uc, bench_core_state_t *st)
 
 /*
  * Why the last emu_start stopped, handled as the engine's _dispatch would when it needs no
- * engine: an exception step (SVC, exception return), or a requested stop or the limit, where
- * the core resumes. 1 when handled (st->pc is where the core goes on), 0 otherwise.
+ * engine: an exception step (SVC, exception return), a hint (hints.c), or a requested stop
+ * or the limit, where the core resumes. 1 when handled (st->pc is where the core goes on), 0 otherwise.
  */
-int native_dispatch(uc_engine *uc, bench_core_state_t *st)
+int native_dispatch(uc_engine *uc, bench_core_state_t *st, int precise)
 {
     if (st->intno)
         return bench_native_interrupt(uc, st);
+    if (st->reason == STOP_HINT)
+        return native_hint(uc, st, precise);
     if (st->reason != STOP_REQUEST && st->reason != STOP_LIMIT)
         return 0;
     st->pc = st->stop_pc;
@@ -292,7 +295,7 @@ int bench_run_loop(uc_engine *uc, bench_core_state_t *st, int precise)
     uint32_t stuck = 0;
     st->last_err = 0;
     for (;;) {
-        if (st->yield_req)
+        if (st->yield_req || st->sleep)
             return BENCH_RUN_ENGINE;
         if (st->irq_hint && bench_native_take(uc, st) < 0)
             return BENCH_RUN_ENGINE;
@@ -319,7 +322,7 @@ int bench_run_loop(uc_engine *uc, bench_core_state_t *st, int precise)
             return BENCH_RUN_DISPATCH;
         }
         uint64_t start = st->pc;
-        if (!native_dispatch(uc, st)) {
+        if (!native_dispatch(uc, st, precise)) {
             st->pc = start;
             return BENCH_RUN_DISPATCH;
         }

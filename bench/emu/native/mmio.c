@@ -40,7 +40,7 @@ typedef struct {
 /* An event latch (the LPC43xx CREG's M4TXEVENT and M0TXEVENT): set by one core's SEV (the
  * engine does that), it drives an interrupt line of the other core until that core writes it
  * with bit 0 clear. The target core's own writes are done here (see below). */
-typedef struct {
+typedef struct bench_latch {
     uint64_t offset;
     uint32_t value;
     uint32_t irq;                /* the target's interrupt line */

@@ -25,7 +25,8 @@ typedef struct {
     uint32_t has_basepri;    /* ARMv7-M: BASEPRI and FAULTMASK exist */
 } bench_nvic_t;
 
-enum { EV_ENTRY = 1, EV_RETURN = 2, EV_TAIL_RETURN = 3, EV_TAIL_ENTRY = 4 };
+enum { EV_ENTRY = 1, EV_RETURN = 2, EV_TAIL_RETURN = 3, EV_TAIL_ENTRY = 4,
+       EV_SEV = 5, EV_SLEEP = 6, EV_WAKE = 7, EV_DELIVER = 8 };  /* (hints.c: pc of the hint) */
 
 /* One exception step taken natively, as the engine reports it (trace, probes). */
 typedef struct {

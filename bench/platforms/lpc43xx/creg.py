@@ -49,7 +49,8 @@ class Lpc43xxCreg(Peripheral):
         # By latch, wired by the .repl (a tuple: a snapshot keeps it as it is, lines and all).
         self._lines: tuple[IrqLine | None, IrqLine | None] = (None, None)
         self._shadow: dict[str, tuple[int, int, int]] = {}  # core name: (base, size, host address)
-        machine.sev_listeners.append(self._on_sev)
+        machine.wire_sev_latch(m4, self.latches[0], None)  # an M4 SEV sets M4TXEVENT, ...
+        machine.wire_sev_latch(m0, self.latches[1], None)  # ... an M0 SEV M0TXEVENT
         self._map_shadow(m4, m4_memmap)
         self._map_shadow(m0, self.regs[M0APPMEMMAP])
 
@@ -62,6 +63,7 @@ class Lpc43xxCreg(Peripheral):
         latch = self.latches[index]
         latch.irq, latch.wire = line.irq, ctypes.pointer(line.wire)
         latch.target = ctypes.pointer(line.core.state)
+        self.machine.wire_sev_latch(self.m4 if index == 0 else self.m0, latch, line)
 
     @staticmethod
     def _index(offset: int) -> int:
@@ -84,14 +86,6 @@ class Lpc43xxCreg(Peripheral):
         if self.to_m4 is not None:
             routes.append((self.m0, self.m4, self.to_m4.irq))
         return routes
-
-    def _on_sev(self, core: CortexM, at: int) -> None:
-        offset = M4TXEVENT if core is self.m4 else M0TXEVENT if core is self.m0 else None
-        if offset is not None:
-            self._latch(offset).value = 1
-            line = self._line(offset)
-            if line is not None:
-                line.set(True)
 
     def _map_shadow(self, core: CortexM, base: int) -> None:
         """Alias `base`.. at address 0 for `core` (the rest of the memory block that holds it)."""
