@@ -123,8 +123,6 @@ class CortexM:
         # lockstep. Registers move between them when the scheduler changes mode.
         self._fast = self._new_unicorn(precise=False)
         self._precise = self._new_unicorn(precise=True)
-        self.uc = self._fast
-        self.regs = self._regs_of[self._fast]
         self.precise = False
         self._mmio_aborted = False
         self._replaying = False
@@ -142,7 +140,7 @@ class CortexM:
         self.pc = 0
         self.in_reset = True
         self.sleep = None
-        self.halted_error: GuestError | None = None
+        self._halted_error: GuestError | None = None
         self.ccr = 0x200 if self.is_v7m else 0x208
         self.shcsr = 0
         self.cfsr = 0
@@ -202,6 +200,30 @@ class CortexM:
     stalled = native.state_field("stalled", doc="cycles not spent executing instructions (exception entry, sleep)")
     event_register = native.state_field("event_register", bool)
     in_reset = native.state_field("in_reset", bool)
+    pc = native.state_field("pc", doc="where the core resumes")
+    # Which instance runs the core (_select): the native machine loop switches them too.
+    precise = native.state_field("precise", bool)
+    _emulating = native.state_field("emulating", bool)
+    in_lockstep = native.state_field("in_lockstep", bool, doc="the lockstep loop runs this core")
+
+    @property
+    def uc(self) -> Uc:
+        """The instance that runs the core now, and holds its registers."""
+        return self._precise if self.state.precise else self._fast
+
+    @property
+    def regs(self) -> Registers:
+        return self._regs_of[self._precise if self.state.precise else self._fast]
+
+    @property
+    def halted_error(self) -> GuestError | None:
+        """The error that stopped the core for good, or None."""
+        return self._halted_error
+
+    @halted_error.setter
+    def halted_error(self, error: GuestError | None) -> None:
+        self._halted_error = error
+        self.state.halted = int(error is not None)
     use_sites = native.state_field("use_sites", bool)
     sites_learned = native.state_field("sites_learned", doc="sites bench_learn_site made (for tests and benchmarks)")
 
@@ -769,8 +791,6 @@ class CortexM:
         else:
             lib.bench_exec_remember(ref)
             lib.bench_drop_written(target._uch, ref)
-        self.uc = target
-        self.regs = self._regs_of[target]
         self.precise = precise
         self.machine.core_instance_changed(self)
 

@@ -70,7 +70,6 @@ class Machine:
         self.events = native.EventLog()  # exception steps the native code took, drained in order
         self.native_steps = 0  # how many (for tests and benchmarks)
         self.trace.pending = self._drain_if_pending
-        self.running: CortexM | None = None
         # Observers of every SEV, called at its delivery with the sender and the SEV's cycle.
         self.sev_listeners: list[Callable[[CortexM, int], None]] = []
         # The event latch each core's SEV sets, and the line it drives (wire_sev_latch).
@@ -85,7 +84,6 @@ class Machine:
         self.step_hooks: list[Callable[[], None]] = []
         self._events: list[_Event] = []
         self._seq = 0
-        self._idle_time = 0
         self._firing: int | None = None
         self._lockstep: native.Lockstep | None = None
         self._lockstep_structs: dict[tuple[int, ...], native.Lockstep] = {}
@@ -96,6 +94,24 @@ class Machine:
         self.lockstep_windows = os.environ.get("AMP_BENCH_LOCKSTEP", "windows") != "reference"
 
     # ---------------------------------------------------------------- time
+    @property
+    def running(self) -> CortexM | None:
+        """The core running alone now (its device accesses happen at its cycle), or None."""
+        index = self.native.running
+        return self.cores[index - 1] if index else None
+
+    @running.setter
+    def running(self, core: CortexM | None) -> None:
+        self.native.running = core.index + 1 if core is not None else 0
+
+    @property
+    def _idle_time(self) -> int:
+        return self.native.idle_time
+
+    @_idle_time.setter
+    def _idle_time(self, cycle: int) -> None:
+        self.native.idle_time = cycle
+
     def now(self) -> int:
         """The current cycle: the running core's, or the scheduler's between runs."""
         if self.running is not None:

@@ -144,6 +144,10 @@ class CoreState(ctypes.Structure):
         ("in_reset", ctypes.c_uint32),
         ("use_sites", ctypes.c_uint32),
         ("sites_learned", ctypes.c_uint32),
+        ("precise", ctypes.c_uint32),
+        ("emulating", ctypes.c_uint32),
+        ("in_lockstep", ctypes.c_uint32),
+        ("halted", ctypes.c_uint32),
         ("machine", ctypes.c_void_p),
     ]
 
@@ -192,9 +196,11 @@ class MachineState(ctypes.Structure):
 
     _fields_ = [
         ("horizon", ctypes.c_uint64),
+        ("idle_time", ctypes.c_uint64),
         ("sev_time", ctypes.c_uint64),
         ("sev_core", ctypes.c_uint32),
         ("ncores", ctypes.c_uint32),
+        ("running", ctypes.c_uint32),
         ("st", ctypes.POINTER(CoreState) * MAX_CORES),
         ("uc", ctypes.c_void_p * MAX_CORES),
         ("sev_latch", ctypes.c_void_p * MAX_CORES),

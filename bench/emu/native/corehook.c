@@ -134,6 +134,10 @@ typedef struct {
     uint32_t in_reset;    /* held in reset: no event reaches it */
     uint32_t use_sites;   /* the engine makes hints and device accesses sites (bench_hook_site) */
     uint32_t sites_learned;  /* how many bench_learn_site made (for tests and benchmarks) */
+    uint32_t precise;     /* the core runs on its precise instance now (bench_select) */
+    uint32_t emulating;   /* inside a run: a device access aborts unless live (CortexM._access_is_live) */
+    uint32_t in_lockstep; /* the lockstep loop runs it */
+    uint32_t halted;      /* stopped for good by an error the engine reports */
     struct bench_machine *machine;  /* the cores' shared timing (hints.c); NULL: hints go to the engine */
 } bench_core_state_t;
 
@@ -989,9 +993,11 @@ typedef struct {
 /* The cores' shared timing, for the hints taken natively (hints.c). */
 typedef struct bench_machine {
     uint64_t horizon;    /* the engine's next timed event (at the latest) */
+    uint64_t idle_time;  /* the scheduler's time when no core runs (Machine.now) */
     uint64_t sev_time;   /* a SEV's delivery is due at this cycle (BENCH_NEVER: none) */
     uint32_t sev_core;   /* ... sent by this core */
     uint32_t ncores;
+    uint32_t running;    /* 1 + the core running alone now (Machine.running), 0: none */
     bench_core_state_t *st[BENCH_MAX_CORES];
     uc_engine *uc[BENCH_MAX_CORES];             /* the instance that holds each core's registers */
     struct bench_latch *sev_latch[BENCH_MAX_CORES];  /* the event latch a core's SEV sets (NULL: none) */
