@@ -302,6 +302,7 @@ class CortexM:
         machine = self.machine
 
         def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
+            machine.native.engine_called = 1  # (the native loop lets the engine look after this step)
             exempt = exact is not None and not exact(offset, False)
             if exempt or self._access_is_live():
                 previous, machine.running = machine.running, self  # the lockstep loop may not have said
@@ -318,6 +319,7 @@ class CortexM:
             return 0
 
         def on_write(uc: Uc, offset: int, size: int, value: int, user_data: object) -> None:
+            machine.native.engine_called = 1
             if self._access_is_live():
                 previous, machine.running = machine.running, self
                 try:
@@ -582,23 +584,30 @@ class CortexM:
             self.machine.core_woke(self)
 
     def run(self, limit: int, until: int = UNTIL_NEVER, pause: int | None = None, precise: bool = False,
-            resume: bool = False) -> str:
+            resume: bool = False, handover: int | None = None) -> str:
         """Run until the cycle count reaches `limit` (exactly), it sleeps, halts, or reaches `until`.
 
         `pause` (>= the current cycle) is a soft limit: the core stops at the first block
         boundary past it. The scheduler uses it for its quantum, where no exact stop is needed.
         `precise` runs on the per-instruction instance (for lockstep with other cores); `resume`
-        continues a run the native lockstep steps began (bench_lockstep's native_run).
+        continues a run the native lockstep steps began (bench_lockstep's native_run);
+        `handover` one the native scheduler began (bench_machine_run, limits set), which
+        bench_run_fast ended with that outcome.
         """
         self._select(precise)
         st = self.state
-        if not resume:  # resume: the same run, begun by the native steps (a stop asked for stays asked)
-            self._yield = False
-        st.limit = limit
-        st.soft_limit = limit if pause is None else min(pause, limit)
+        if handover is None:
+            if not resume:  # resume: the same run, begun by the native steps (a stop asked for stays asked)
+                self._yield = False
+            st.limit = limit
+            st.soft_limit = limit if pause is None else min(pause, limit)
         last_count, last_pc, stuck = -1, -1, 0  # the no-progress guard: no tuple per emu_start
         native_loop = not precise and until == UNTIL_NEVER and st.native_exc
         python_turn = False  # the native loop handed this iteration to the engine
+        if handover is not None:
+            if self._native_outcome(handover) == native.RUN_LIMIT:
+                return RAN_TO_LIMIT
+            python_turn = handover == native.RUN_ENGINE
         while True:
             if self.in_reset or self.halted_error is not None:
                 return HALTED
@@ -636,7 +645,6 @@ class CortexM:
         """The run loop's iterations that need no engine, in C (bench_run_fast); then the engine
         handles why it stopped (RUN_DISPATCH) or goes on with its own iteration (RUN_ENGINE)."""
         st, uc = self.state, self.uc
-        st.pc = self.pc
         self.prepare_native_run()
         uc._hook_exception = None
         self._emulating = True
@@ -644,7 +652,11 @@ class CortexM:
             outcome = self._lib.bench_run_fast(uc._uch, ctypes.byref(st))
         finally:
             self._emulating = False
-        self.pc = st.pc
+        return self._native_outcome(outcome)
+
+    def _native_outcome(self, outcome: int) -> int:
+        """What the engine does after bench_run_fast (or bench_machine_run's lone run) ended with `outcome`."""
+        st, uc = self.state, self.uc
         self.machine.drain_events()
         failure, uc._hook_exception = uc._hook_exception, None
         if failure is not None:  # a device callback raised: the binding would re-raise it
@@ -770,29 +782,9 @@ class CortexM:
         self._select(True)
 
     def _select(self, precise: bool) -> None:
-        """Switch between the fast and the precise instance, carrying the registers over.
-
-        Each instance caches translated code, and neither sees the other's writes (facts:
-        trap 10). The precise instance records the pages it executes and writes; on a switch,
-        the fast instance drops what the precise one wrote, and the precise one drops its code
-        if a page it executed has changed since.
-        """
-        if precise == self.precise:
-            return
-        st = self.state
-        target = self._precise if precise else self._fast
-        lib, ref = self._lib, ctypes.byref(st)
-        lib.bench_copy_registers(self.uc._uch, target._uch, int(self.is_v7m))
-        if precise:
-            if lib.bench_exec_changed(ref):
-                target.ctl_flush_tb()
-                lib.bench_exec_forget(ref)
-            lib.bench_precise_enter(target._uch, ref)
-        else:
-            lib.bench_exec_remember(ref)
-            lib.bench_drop_written(target._uch, ref)
-        self.precise = precise
-        self.machine.core_instance_changed(self)
+        """Switch between the fast and the precise instance, carrying the registers over (bench_select)."""
+        if precise != self.precise:
+            self._lib.bench_select(self.machine._native_ref, self.index, int(precise))
 
     def cut_limit(self, cycle: int) -> None:
         """Something due at `cycle` concerns other cores: stop there at the latest."""
@@ -842,6 +834,7 @@ class CortexM:
     def _on_unmapped(self, uc: Uc, access: int, address: int, size: int, value: int, user_data: object) -> bool:
         kind = {UC_MEM_READ_UNMAPPED: "read", UC_MEM_WRITE_UNMAPPED: "write"}.get(access, "fetch")
         self._unmapped = (kind, address, size)
+        self.machine.native.engine_called = 1
         return False
 
     def _on_emu_error(self, exc: UcError) -> None:

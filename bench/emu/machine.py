@@ -85,13 +85,16 @@ class Machine:
         self._events: list[_Event] = []
         self._seq = 0
         self._firing: int | None = None
-        self._lockstep: native.Lockstep | None = None
         self._lockstep_structs: dict[tuple[int, ...], native.Lockstep] = {}
+        self._lockstep_at: dict[int, native.Lockstep] = {}  # by address (MachineState.lockstep)
         self._stop_requested = False
         self.error: GuestError | None = None
         # Windows (the default) give the reference order's exact result faster; "reference"
         # steps instruction by instruction, to check them against.
         self.lockstep_windows = os.environ.get("AMP_BENCH_LOCKSTEP", "windows") != "reference"
+        # The loop's iterations that need no engine run in C (native/scheduler.c); "off" runs
+        # every one here, to check it against.
+        self.native_loop = os.environ.get("AMP_BENCH_NATIVE_LOOP", "on") != "off"
 
     # ---------------------------------------------------------------- time
     @property
@@ -133,10 +136,9 @@ class Machine:
         ns.st[core.index] = ctypes.pointer(core.state)
         ns.ncores = max(ns.ncores, core.index + 1)
         core.state.machine = ctypes.addressof(ns)
-        self.core_instance_changed(core)
-
-    def core_instance_changed(self, core: CortexM) -> None:
-        self.native.uc[core.index] = ctypes.cast(core.uc._uch, ctypes.c_void_p).value
+        fast, precise = (ctypes.cast(uc._uch, ctypes.c_void_p).value for uc in core._instances)
+        ns.fast[core.index], ns.precise[core.index] = fast, precise
+        ns.uc[core.index] = precise if core.precise else fast
 
     def wire_sev_latch(self, sender: CortexM, latch: native.Latch, line: IrqLine | None) -> None:
         """`sender`'s SEV sets `latch`, which drives `line` (the LPC43xx CREG's TXEVENT latches)."""
@@ -153,8 +155,9 @@ class Machine:
             self.native.horizon = event.time
         if self.running is not None:
             self.running.cut_limit(event.time)
-        if self._lockstep is not None:
-            self._lockstep.horizon = min(self._lockstep.horizon, event.time)
+        if self.native.lockstep:  # a lockstep loop is running: it stops there at the latest
+            ls = self._lockstep_at[self.native.lockstep]
+            ls.horizon = min(ls.horizon, event.time)
         return event
 
     def cancel(self, event: object) -> None:
@@ -304,6 +307,8 @@ class Machine:
         pending: nothing can ever happen again). A guest fault raises GuestError.
         """
         self._stop_requested = False
+        native_loop = self.native_loop and not self.step_hooks  # (a debugger's hooks look at every step)
+        python_turn = False  # the native loop handed the next iteration to this one
         while True:
             for hook in self.step_hooks:
                 hook()
@@ -311,6 +316,10 @@ class Machine:
                 raise self.error
             if self._stop_requested or (stop is not None and stop()):
                 return "stopped"
+            if native_loop and not python_turn:
+                python_turn = self._run_native_loop(until)
+                continue
+            python_turn = False
             next_event = self._next_event_time()
             runnable = [c for c in self.cores if c.runnable]
             if not runnable:
@@ -338,17 +347,59 @@ class Machine:
                 self.running = None
                 core.drain_probes()
 
-    def _run_lockstep(self, runnable: list[CortexM], horizon: int) -> None:
-        """Run awake cores in the reference order (native loop, in windows) until one needs the engine."""
-        key = tuple(core.index for core in runnable)
+    def _run_native_loop(self, until: int) -> bool:
+        """The loop's iterations that need no engine, in C (bench_machine_run, native/scheduler.c);
+        then what the engine must finish of the last one. True when the next iteration is the engine's."""
+        ns = self.native
+        ns.until, ns.quantum = until, self.quantum
+        pair = self._lockstep_struct(tuple(self.cores)) if len(self.cores) == 2 else None
+        if pair is not None:
+            pair.windows = int(self.lockstep_windows)
+            ns.pair = ctypes.addressof(pair)
+        try:
+            outcome = self._lib.bench_machine_run(self._native_ref)
+        finally:
+            self.drain_events()
+            for core in self.cores:
+                core.drain_probes()
+                for uc in core._instances:
+                    # A Python error inside a device callback stopped emulation; the binding would
+                    # re-raise it from its own emu_start, which the native loop bypasses.
+                    failure, uc._hook_exception = uc._hook_exception, None
+                    if failure is not None:
+                        raise failure
+        if outcome == native.MR_ENGINE:
+            return True
+        if outcome == native.MR_LOCKSTEP and pair is not None:
+            self._lockstep_done(list(self.cores), pair, ns.handover, ns.handover_horizon)
+        elif outcome == native.MR_LONE:
+            core = self.cores[ns.handover_core]
+            self.running = core
+            try:
+                core.run(0, handover=ns.handover)
+            finally:
+                self.running = None
+                core.drain_probes()
+        return False
+
+    def _lockstep_struct(self, cores: tuple[CortexM, ...]) -> native.Lockstep:
+        """The native lockstep loop's state for this set of awake cores (built once: handles and states stay)."""
+        key = tuple(core.index for core in cores)
         ls = self._lockstep_structs.get(key)
-        if ls is None:  # built once per set of awake cores: the handles and states do not move
+        if ls is None:
             ls = self._lockstep_structs[key] = native.Lockstep()
-            ls.n = len(runnable)
+            self._lockstep_at[ctypes.addressof(ls)] = ls
+            ls.n = len(cores)
             ls.window = LOCKSTEP_WINDOW
-            for k, core in enumerate(runnable):
+            ls.windows = int(self.lockstep_windows)
+            for k, core in enumerate(cores):
                 ls.uc[k] = ctypes.cast(core._precise._uch, ctypes.c_void_p).value
                 ls.st[k] = ctypes.pointer(core.state)
+        return ls
+
+    def _run_lockstep(self, runnable: list[CortexM], horizon: int) -> None:
+        """Run awake cores in the reference order (native loop, in windows) until one needs the engine."""
+        ls = self._lockstep_struct(tuple(runnable))
         ls.horizon = horizon
         ls.windows = int(self.lockstep_windows)
         ls.err = 0
@@ -357,14 +408,16 @@ class Machine:
             core.prepare_native_run()
             core.in_lockstep = True
             ls.pc[k] = core.pc
-        self._lockstep = ls
         try:
-            stopped = native.library().bench_lockstep(ctypes.byref(ls))
+            stopped = self._lib.bench_lockstep(ctypes.byref(ls))
         finally:
-            self._lockstep = None
             self.drain_events()
             for core in runnable:
                 core.in_lockstep = False
+        self._lockstep_done(runnable, ls, stopped, horizon)
+
+    def _lockstep_done(self, runnable: list[CortexM], ls: native.Lockstep, stopped: int, horizon: int) -> None:
+        """After bench_lockstep: where the cores are, and the engine's part for one that needs it."""
         needing = runnable[stopped % native.NEEDS_ENGINE_BEFORE_RUN] if stopped >= 0 else None
         for k, core in enumerate(runnable):
             core.pc = ls.pc[k]

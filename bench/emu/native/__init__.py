@@ -24,7 +24,7 @@ from bench.errors import BenchError
 
 SOURCE = Path(__file__).with_name("corehook.c")
 SOURCES = (SOURCE, SOURCE.with_name("exceptions.c"), SOURCE.with_name("mmio.c"), SOURCE.with_name("hints.c"),
-           SOURCE.with_name("nvic.h"))  # one library
+           SOURCE.with_name("scheduler.c"), SOURCE.with_name("nvic.h"))  # one library
 MAX_REGIONS = 32
 MAX_PAGES = 2048
 PAGE_SLOTS = 4096
@@ -203,9 +203,21 @@ class MachineState(ctypes.Structure):
         ("running", ctypes.c_uint32),
         ("st", ctypes.POINTER(CoreState) * MAX_CORES),
         ("uc", ctypes.c_void_p * MAX_CORES),
+        ("fast", ctypes.c_void_p * MAX_CORES),
+        ("precise", ctypes.c_void_p * MAX_CORES),
         ("sev_latch", ctypes.c_void_p * MAX_CORES),
         ("lockstep", ctypes.c_void_p),
+        ("until", ctypes.c_uint64),
+        ("quantum", ctypes.c_uint64),
+        ("pair", ctypes.c_void_p),
+        ("engine_called", ctypes.c_uint32),
+        ("handover", ctypes.c_int32),
+        ("handover_core", ctypes.c_uint32),
+        ("handover_horizon", ctypes.c_uint64),
     ]
+
+
+MR_AGAIN, MR_ENGINE, MR_LOCKSTEP, MR_LONE = range(4)  # bench_machine_run
 
 
 def cache_root() -> Path:
@@ -318,6 +330,9 @@ def library() -> ctypes.CDLL:
     lib.bench_precise_enter.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]
     lib.bench_copy_registers.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
     lib.bench_machine_deliver.argtypes = [ctypes.POINTER(MachineState)]
+    lib.bench_machine_run.argtypes = [ctypes.POINTER(MachineState)]
+    lib.bench_machine_run.restype = ctypes.c_int
+    lib.bench_select.argtypes = [ctypes.POINTER(MachineState), ctypes.c_uint32, ctypes.c_int]
     lib.bench_lockstep.argtypes = [ctypes.POINTER(Lockstep)]
     lib.bench_lockstep.restype = ctypes.c_int
     lib.bench_exc_enter.argtypes = [ctypes.c_void_p, ctypes.POINTER(ExceptionEntry)]

@@ -1000,8 +1000,18 @@ typedef struct bench_machine {
     uint32_t running;    /* 1 + the core running alone now (Machine.running), 0: none */
     bench_core_state_t *st[BENCH_MAX_CORES];
     uc_engine *uc[BENCH_MAX_CORES];             /* the instance that holds each core's registers */
+    uc_engine *fast[BENCH_MAX_CORES];           /* each core's two instances (bench_select) */
+    uc_engine *precise[BENCH_MAX_CORES];
     struct bench_latch *sev_latch[BENCH_MAX_CORES];  /* the event latch a core's SEV sets (NULL: none) */
     bench_lockstep_t *lockstep;                 /* the lockstep loop running now (its horizon) */
+    /* bench_machine_run: its inputs, and what it hands over to the engine */
+    uint64_t until;        /* Machine.run's `until` */
+    uint64_t quantum;      /* a lone core's run between two scheduler decisions */
+    bench_lockstep_t *pair;  /* the lockstep loop of a two-core machine (NULL: the engine runs it) */
+    uint32_t engine_called;  /* a device callback of the engine's ran: its loop looks before going on */
+    int32_t handover;        /* MR_LOCKSTEP: bench_lockstep's result; MR_LONE: bench_run_loop's */
+    uint32_t handover_core;  /* MR_LONE: the core */
+    uint64_t handover_horizon;  /* MR_LOCKSTEP: the loop's horizon */
 } bench_machine_t;
 
 static inline uint32_t pair_slot(uint64_t pc0, uint64_t pc1)
@@ -1583,3 +1593,4 @@ int bench_exc_unstack(uc_engine *uc, bench_unstack_t *r)
 #include "exceptions.c"
 #include "mmio.c"
 #include "hints.c"
+#include "scheduler.c"
