@@ -486,6 +486,7 @@ class CortexM:
         for i, address in enumerate(addresses):
             st.probe_pc[i] = address & ~1
         st.nprobes = len(addresses)
+        st.block_gen += 1  # what the block hook learnt of blocks with probes inside is wrong now
         self.reset_probe_hits()
         self._learn_probe_sites()
 

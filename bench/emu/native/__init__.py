@@ -148,6 +148,8 @@ class CoreState(ctypes.Structure):
         ("emulating", ctypes.c_uint32),
         ("in_lockstep", ctypes.c_uint32),
         ("halted", ctypes.c_uint32),
+        ("blocks", ctypes.c_void_p),
+        ("block_gen", ctypes.c_uint32),
         ("machine", ctypes.c_void_p),
     ]
 
