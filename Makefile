@@ -7,12 +7,12 @@ BIN         := $(VENV)/bin
 FW_BUILD    := $(CURDIR)/build/firmware
 APT_PACKAGES := gcc gcc-arm-none-eabi binutils-arm-none-eabi make python3-venv \
                 linux-source-6.1 gcc-arm-linux-gnueabi bc bison flex libssl-dev libelf-dev cpio \
-                device-tree-compiler xz-utils patch gdb-multiarch
+                device-tree-compiler xz-utils patch gdb-multiarch cmake
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt venv firmware linux demo test examples robot docs lint perf clean
+.PHONY: setup apt venv unicorn firmware linux demo test examples robot docs lint perf clean
 
-setup: apt venv
+setup: apt venv unicorn
 
 # Install the Debian packages only when one is missing (no apt run on a ready machine).
 apt:
@@ -29,6 +29,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
+
+# Unicorn with the bench's patches (third_party/unicorn), built once and cached outside the clone;
+# its library replaces the wheel's in the venv (the engine runs with the plain wheel too, slower).
+unicorn: apt venv
+	third_party/unicorn/build.sh $(BIN)/python
 
 firmware: apt
 	$(MAKE) -C firmware BUILD=$(FW_BUILD) -j2

@@ -40,6 +40,23 @@ def test_address_probe_reports_the_exact_cycle_on_both_instances(tmp_path, preci
     assert core.cycles == 60  # the split blocks still count every instruction once
 
 
+@pytest.mark.parametrize("use_sites", [True, False], ids=["sites", "splits"])
+def test_probe_set_in_code_already_run_is_reported(tmp_path, use_sites):
+    """A probe inside a block that ran before the probe was set: what the block hook learnt of
+    that block (its word, its cache entry) must not hide the probe."""
+    elf = assemble(tmp_path, LOOP.replace("movs r1, #3", "movs r1, #6"))
+    built = machine(tmp_path, elf)
+    core = built.core("cpu")
+    core.use_sites = use_sites
+    hits = []
+    core.on_probe = lambda c, probe, cycle: hits.append((probe, cycle))
+    built.machine.run(12)  # two rounds of the loop, its blocks translated and known
+    core.set_probes([symbol(elf, "target")])
+    built.machine.run(40)
+    core.drain_probes()
+    assert hits == [(0, 14), (0, 19), (0, 24), (0, 29)]
+
+
 def test_probes_off_leaves_counting_alone(tmp_path):
     elf = assemble(tmp_path, LOOP)
     built = machine(tmp_path, elf)

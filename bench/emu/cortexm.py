@@ -487,6 +487,8 @@ class CortexM:
             st.probe_pc[i] = address & ~1
         st.nprobes = len(addresses)
         st.block_gen += 1  # what the block hook learnt of blocks with probes inside is wrong now
+        if st.block_words:
+            self._fast.ctl_flush_tb()  # ... and so is what it worked out when they were translated
         self.reset_probe_hits()
         self._learn_probe_sites()
 

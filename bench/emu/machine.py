@@ -22,6 +22,10 @@ scheduler keeps them consistent so that every cross-core effect is exact:
 The cost of this exactness is paid only while two or more cores are awake at
 once; the trace and all figures are identical for every quantum, and identical
 with windows and with reference stepping (AMP_BENCH_LOCKSTEP=reference).
+
+Iterations of the loop below that need nothing of Python run in C
+(bench_machine_run, native/scheduler.c), in the same order; the loop takes over
+where an iteration needs the engine (AMP_BENCH_NATIVE_LOOP=off: always).
 """
 
 from __future__ import annotations

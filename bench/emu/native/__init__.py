@@ -150,6 +150,7 @@ class CoreState(ctypes.Structure):
         ("halted", ctypes.c_uint32),
         ("blocks", ctypes.c_void_p),
         ("block_gen", ctypes.c_uint32),
+        ("block_words", ctypes.c_uint32),
         ("machine", ctypes.c_void_p),
     ]
 

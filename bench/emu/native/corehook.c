@@ -140,6 +140,7 @@ typedef struct {
     uint32_t halted;      /* stopped for good by an error the engine reports */
     struct bench_blocks *blocks;  /* fast instance: what bench_hook_block learnt of each block */
     uint32_t block_gen;   /* bumped when what it learnt may be wrong (probes, sites) */
+    uint32_t block_words; /* Unicorn hands the block hook what it learnt at translation (block_word) */
     struct bench_machine *machine;  /* the cores' shared timing (hints.c); NULL: hints go to the engine */
 } bench_core_state_t;
 
@@ -473,19 +474,88 @@ static inline bench_block_t *block_slot(bench_core_state_t *st, uint64_t addr)
     return &st->blocks->slot[(uint32_t)((addr >> 1) * 2654435761u) & (BENCH_BLOCK_SLOTS - 1)];
 }
 
-void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+/*
+ * With Unicorn patched (third_party/unicorn: uc_set_block_word), what the hook needs of a
+ * block is worked out once, when the block is translated, and handed to the hook in place of
+ * its size: Unicorn translates a block again when its code changes, and the engine drops the
+ * fast instance's blocks when probes or sites change, so the word stays true. A block that
+ * runs whole when its instructions fit (no hint or probe inside that is not a site) is PLAIN,
+ * with its instruction count and whether it ends by unmasking.
+ */
+#define WORD_KNOWN (1u << 31)
+#define WORD_PLAIN (1u << 30)
+#define WORD_UNMASK (1u << 29)
+#define WORD_COUNT_SHIFT 16
+#define WORD_COUNT_MASK 0x1FFFu
+#define WORD_SIZE_MASK 0xFFFFu
+
+typedef uint32_t (*bench_block_word_fn)(uc_engine *, uint64_t, uint32_t, uint32_t, void *);
+extern uc_err uc_set_block_word(uc_engine *uc, bench_block_word_fn fn, void *user) __attribute__((weak));
+
+static uint32_t block_word(uc_engine *uc, uint64_t addr, uint32_t size, uint32_t insns, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
+    (void)uc;
+    (void)insns;  /* (the hook's own count, condition-failed and IT instructions included) */
+    if (!size || size > WORD_SIZE_MASK)
+        return size;  /* (0 means an invalid block to Unicorn) */
+    uint32_t word = WORD_KNOWN | size;
+    const uint8_t *p = peek(st, addr, size);
+    if (!p)
+        return word;
+    uint32_t n = 0, off = 0, last = K_PLAIN;
+    while (off < size) {
+        uint32_t isz = insn_size((uint16_t)(p[off] | (p[off + 1] << 8)));
+        if (off + isz > size)
+            break;
+        uint32_t kind = classify(p + off, isz);
+        int probe_inside = off && probe_at(st, addr + off) >= 0;
+        int special = (kind != K_PLAIN && kind != K_UNMASK) || probe_inside;
+        if (special && !(off && st->sites && is_site(st->sites, addr + off)))
+            return word;  /* the hook looks at it every time (bench_hook_block) */
+        last = kind;
+        n++;
+        off += isz;
+    }
+    if (n > WORD_COUNT_MASK)
+        return word;
+    return word | WORD_PLAIN | (n << WORD_COUNT_SHIFT) | (last == K_UNMASK ? WORD_UNMASK : 0);
+}
+
+/* Whether blocks of the fast instance `uc` come with their word (Unicorn patched). */
+static int use_block_words(uc_engine *uc, bench_core_state_t *st)
+{
+    return uc_set_block_word && uc_set_block_word(uc, block_word, st) == UC_ERR_OK;
+}
+
+void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
+{
+    bench_core_state_t *st = (bench_core_state_t *)user;
+    uint32_t size = word & WORD_KNOWN ? word & WORD_SIZE_MASK : word;
 
     note_code(uc, st, addr, size);
     st->at_site = 0;
     if (stop_requested(uc, st, addr))
         return;
+    uint64_t allowed = st->limit > st->count ? st->limit - st->count : 0;
+    if (word & WORD_PLAIN && st->count < st->soft_limit) {
+        uint32_t n = (word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK;
+        if (n <= allowed) {
+            if (st->nprobes && probe_or_break(uc, st, addr))
+                return;
+            st->block_base = st->count;
+            st->block_addr = addr;
+            st->block_size = size;
+            st->count += n;
+            if (word & WORD_UNMASK && st->irq_hint)
+                st->stop_next = st->take_now = 1;
+            return;
+        }
+    }
     const uint8_t *p = code_at(uc, st, addr, size, st->count >= st->soft_limit);
     if (!p)
         return;
-    uint64_t allowed = st->limit > st->count ? st->limit - st->count : 0;
-    bench_block_t *known = size <= BENCH_BLOCK_BYTES ? block_slot(st, addr) : 0;
+    bench_block_t *known = size <= BENCH_BLOCK_BYTES && !(word & WORD_KNOWN) ? block_slot(st, addr) : 0;
     if (known && known->addr == addr && known->size == size && known->gen == st->block_gen
         && known->n <= allowed && !memcmp(known->code, p, size)) {
         if (st->nprobes && probe_or_break(uc, st, addr))
@@ -1472,8 +1542,10 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
         err = uc_hook_add(uc, &fill_handle, UC_HOOK_INTR, (void *)bench_hook_intr, st, 1, 0);
     if (err != UC_ERR_OK)
         return err;
-    return precise ? uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0)
-                   : uc_hook_add(uc, handle, UC_HOOK_BLOCK, (void *)bench_hook_block, st, 1, 0);
+    if (precise)
+        return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0);
+    st->block_words = use_block_words(uc, st);
+    return uc_hook_add(uc, handle, UC_HOOK_BLOCK, (void *)bench_hook_block, st, 1, 0);
 }
 
 /*
