@@ -453,25 +453,59 @@ static inline void note_code(uc_engine *uc, bench_core_state_t *st, uint64_t add
 }
 
 /*
- * What the block hook learnt of a block that runs whole: its instruction count and the kind
- * of its last instruction, with a copy of its code (a block is looked up by address; code
- * rewritten there, as a loaded program does, no longer matches the copy). Decoding every
- * block at every run was a sixth of a round trip's time.
+ * A block's instructions from the start, up to `allowed` of them: how many run before the
+ * first one the engine must see (a hint, or a probe inside the block, that is not a site;
+ * `stop->off` is its offset, or the block's size if the whole block runs), and the kind of
+ * the last one that runs. Every instruction counts one cycle, condition-failed ones too.
  */
-#define BENCH_BLOCK_SLOTS 2048  /* a power of two */
-#define BENCH_BLOCK_BYTES 64    /* longer blocks are decoded every time */
 typedef struct {
-    uint64_t addr;
-    uint32_t size, n, last, gen;
-    uint8_t code[BENCH_BLOCK_BYTES];
-} bench_block_t;
-struct bench_blocks { bench_block_t slot[BENCH_BLOCK_SLOTS]; };
+    uint32_t n, last;          /* instructions that run, the kind of the last of them */
+    uint32_t off, kind, size;  /* where it stops: offset, kind and size of that instruction */
+    int probe_inside;          /* ... which is a probe inside the block */
+} bench_scan_t;
 
-static inline bench_block_t *block_slot(bench_core_state_t *st, uint64_t addr)
+static void scan_block(const bench_core_state_t *st, uint64_t addr, const uint8_t *p, uint32_t size,
+                       uint64_t allowed, bench_scan_t *out)
 {
-    if (!st->blocks && !(st->blocks = calloc(1, sizeof *st->blocks)))
-        return 0;
-    return &st->blocks->slot[(uint32_t)((addr >> 1) * 2654435761u) & (BENCH_BLOCK_SLOTS - 1)];
+    int probes_inside = 0;  /* is any probe past the block's first instruction? (most blocks: no) */
+    for (uint32_t i = 0; i < st->nprobes; i++)
+        probes_inside |= st->probe_pc[i] > addr && st->probe_pc[i] < addr + size;
+    out->n = 0;
+    out->last = K_PLAIN;
+    out->off = 0;
+    while (out->off < size) {
+        uint32_t isz = insn_size((uint16_t)(p[out->off] | (p[out->off + 1] << 8)));
+        if (out->off + isz > size)
+            break;
+        uint32_t kind = classify(p + out->off, isz);
+        int probe_inside = probes_inside && out->off && probe_at(st, addr + out->off) >= 0;
+        /* A site's hook stops at a hint and records a probe inside the block (bench_hook_site). */
+        int special = (kind != K_PLAIN && kind != K_UNMASK) || probe_inside;
+        if (out->n == allowed || (special && !(out->off && st->sites && is_site(st->sites, addr + out->off)))) {
+            out->kind = kind;
+            out->size = isz;
+            out->probe_inside = probe_inside;
+            return;
+        }
+        out->last = kind;
+        out->n++;
+        out->off += isz;
+    }
+    out->off = size;
+}
+
+/* The block at `addr` runs whole: its `n` instructions count from now (a probe at its start first). */
+static inline void block_runs(uc_engine *uc, bench_core_state_t *st, uint64_t addr, uint32_t size, uint32_t n,
+                              int ends_unmasking)
+{
+    if (st->nprobes && probe_or_break(uc, st, addr))
+        return;
+    st->block_base = st->count;
+    st->block_addr = addr;
+    st->block_size = size;
+    st->count += n;
+    if (ends_unmasking && st->irq_hint)  /* an exception may be taken now: stop before the next block */
+        st->stop_next = st->take_now = 1;
 }
 
 /*
@@ -496,36 +530,45 @@ static uint32_t block_word(uc_engine *uc, uint64_t addr, uint32_t size, uint32_t
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
     (void)uc;
-    (void)insns;  /* (the hook's own count, condition-failed and IT instructions included) */
+    (void)insns;  /* (the hook counts its own way: condition-failed and IT instructions included) */
     if (!size || size > WORD_SIZE_MASK)
         return size;  /* (0 means an invalid block to Unicorn) */
-    uint32_t word = WORD_KNOWN | size;
     const uint8_t *p = peek(st, addr, size);
+    bench_scan_t scan;
     if (!p)
-        return word;
-    uint32_t n = 0, off = 0, last = K_PLAIN;
-    while (off < size) {
-        uint32_t isz = insn_size((uint16_t)(p[off] | (p[off + 1] << 8)));
-        if (off + isz > size)
-            break;
-        uint32_t kind = classify(p + off, isz);
-        int probe_inside = off && probe_at(st, addr + off) >= 0;
-        int special = (kind != K_PLAIN && kind != K_UNMASK) || probe_inside;
-        if (special && !(off && st->sites && is_site(st->sites, addr + off)))
-            return word;  /* the hook looks at it every time (bench_hook_block) */
-        last = kind;
-        n++;
-        off += isz;
-    }
-    if (n > WORD_COUNT_MASK)
-        return word;
-    return word | WORD_PLAIN | (n << WORD_COUNT_SHIFT) | (last == K_UNMASK ? WORD_UNMASK : 0);
+        return WORD_KNOWN | size;
+    scan_block(st, addr, p, size, UINT64_MAX, &scan);
+    if (scan.off < size || scan.n > WORD_COUNT_MASK)
+        return WORD_KNOWN | size;  /* the hook looks at it every time */
+    return WORD_KNOWN | WORD_PLAIN | size | (scan.n << WORD_COUNT_SHIFT) | (scan.last == K_UNMASK ? WORD_UNMASK : 0);
 }
 
 /* Whether blocks of the fast instance `uc` come with their word (Unicorn patched). */
 static int use_block_words(uc_engine *uc, bench_core_state_t *st)
 {
     return uc_set_block_word && uc_set_block_word(uc, block_word, st) == UC_ERR_OK;
+}
+
+/*
+ * With the plain wheel: what the block hook learnt of a block that runs whole, with a copy of
+ * its code (a block is looked up by address; code rewritten there, as a loaded program does,
+ * no longer matches the copy). Decoding every block at every run was a sixth of a round
+ * trip's time; the copy still costs a cache miss a block, which the word avoids.
+ */
+#define BENCH_BLOCK_SLOTS 2048  /* a power of two */
+#define BENCH_BLOCK_BYTES 64    /* longer blocks are decoded every time */
+typedef struct {
+    uint64_t addr;
+    uint32_t size, n, last, gen;
+    uint8_t code[BENCH_BLOCK_BYTES];
+} bench_block_t;
+struct bench_blocks { bench_block_t slot[BENCH_BLOCK_SLOTS]; };
+
+static inline bench_block_t *block_slot(bench_core_state_t *st, uint64_t addr)
+{
+    if (!st->blocks && !(st->blocks = calloc(1, sizeof *st->blocks)))
+        return 0;
+    return &st->blocks->slot[(uint32_t)((addr >> 1) * 2654435761u) & (BENCH_BLOCK_SLOTS - 1)];
 }
 
 void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
@@ -538,19 +581,10 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
     if (stop_requested(uc, st, addr))
         return;
     uint64_t allowed = st->limit > st->count ? st->limit - st->count : 0;
-    if (word & WORD_PLAIN && st->count < st->soft_limit) {
-        uint32_t n = (word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK;
-        if (n <= allowed) {
-            if (st->nprobes && probe_or_break(uc, st, addr))
-                return;
-            st->block_base = st->count;
-            st->block_addr = addr;
-            st->block_size = size;
-            st->count += n;
-            if (word & WORD_UNMASK && st->irq_hint)
-                st->stop_next = st->take_now = 1;
-            return;
-        }
+    if (word & WORD_PLAIN && st->count < st->soft_limit
+        && ((word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK) <= allowed) {
+        block_runs(uc, st, addr, size, (word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK, word & WORD_UNMASK);
+        return;
     }
     const uint8_t *p = code_at(uc, st, addr, size, st->count >= st->soft_limit);
     if (!p)
@@ -558,64 +592,35 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
     bench_block_t *known = size <= BENCH_BLOCK_BYTES && !(word & WORD_KNOWN) ? block_slot(st, addr) : 0;
     if (known && known->addr == addr && known->size == size && known->gen == st->block_gen
         && known->n <= allowed && !memcmp(known->code, p, size)) {
-        if (st->nprobes && probe_or_break(uc, st, addr))
-            return;
-        st->block_base = st->count;
-        st->block_addr = addr;
-        st->block_size = size;
-        st->count += known->n;
-        if (known->last == K_UNMASK && st->irq_hint)
-            st->stop_next = st->take_now = 1;
+        block_runs(uc, st, addr, size, known->n, known->last == K_UNMASK);
         return;
     }
-    uint64_t n = 0;
-    uint32_t off = 0, last = K_PLAIN;
-    int probes_inside = 0;  /* is any probe past the block's first instruction? (most blocks: no) */
-    for (uint32_t i = 0; i < st->nprobes; i++)
-        probes_inside |= st->probe_pc[i] > addr && st->probe_pc[i] < addr + size;
-    while (off < size) {
-        uint32_t isz = insn_size((uint16_t)(p[off] | (p[off + 1] << 8)));
-        if (off + isz > size)
-            break;
-        uint32_t kind = classify(p + off, isz);
-        int probe_inside = probes_inside && off && probe_at(st, addr + off) >= 0;
-        /* A site's hook stops at a hint and records a probe inside the block (bench_hook_site). */
-        int special = (kind != K_PLAIN && kind != K_UNMASK) || probe_inside;
-        if (n == allowed || (special && !(off && st->sites && is_site(st->sites, addr + off)))) {
-            if (n == 0 && !probe_inside) {
-                if (allowed == 0) {
-                    stop(uc, st, STOP_LIMIT, addr);
-                } else {
-                    st->hint = kind;
-                    st->insn_size = isz;
-                    stop(uc, st, STOP_HINT, addr);
-                }
+    bench_scan_t scan;
+    scan_block(st, addr, p, size, allowed, &scan);
+    if (scan.off < size) {  /* the engine must see the instruction there, or the limit is there */
+        if (scan.n == 0 && !scan.probe_inside) {
+            if (allowed == 0) {
+                stop(uc, st, STOP_LIMIT, addr);
             } else {
-                st->split_addr = addr + off;
-                stop(uc, st, STOP_SPLIT, addr);
+                st->hint = scan.kind;
+                st->insn_size = scan.size;
+                stop(uc, st, STOP_HINT, addr);
             }
-            return;
+        } else {
+            st->split_addr = addr + scan.off;
+            stop(uc, st, STOP_SPLIT, addr);
         }
-        last = kind;
-        n++;
-        off += isz;
+        return;
     }
     if (known) {  /* it runs whole: what decides that is in the copy and in block_gen */
         known->addr = addr;
         known->size = size;
-        known->n = (uint32_t)n;
-        known->last = last;
+        known->n = scan.n;
+        known->last = scan.last;
         known->gen = st->block_gen;
         memcpy(known->code, p, size);
     }
-    if (st->nprobes && probe_or_break(uc, st, addr))
-        return;
-    st->block_base = st->count;
-    st->block_addr = addr;
-    st->block_size = size;
-    st->count += n;
-    if (last == K_UNMASK && st->irq_hint)
-        st->stop_next = st->take_now = 1;
+    block_runs(uc, st, addr, size, scan.n, scan.last == K_UNMASK);
 }
 
 /*
