@@ -151,6 +151,9 @@ class CoreState(ctypes.Structure):
         ("blocks", ctypes.c_void_p),
         ("block_gen", ctypes.c_uint32),
         ("block_words", ctypes.c_uint32),
+        ("fills_keep_state", ctypes.c_uint32),
+        ("code_flush", ctypes.c_uint32),
+        ("exit_on_slow_path", ctypes.c_uint32),
         ("machine", ctypes.c_void_p),
     ]
 

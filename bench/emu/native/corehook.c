@@ -141,6 +141,10 @@ typedef struct {
     struct bench_blocks *blocks;  /* fast instance: what bench_hook_block learnt of each block */
     uint32_t block_gen;   /* bumped when what it learnt may be wrong (probes, sites) */
     uint32_t block_words; /* Unicorn hands the block hook what it learnt at translation (block_word) */
+    uint32_t fills_keep_state;  /* Unicorn fills the TLB without restoring the CPU state (patched) */
+    uint32_t code_flush;  /* fast instance: a page turned code since the TLB was flushed (mark_code) */
+    uint32_t exit_on_slow_path;  /* Unicorn looks for a stop in the memory slow path (patched): also
+                                  * inside an IT block, where the plain wheel does not look at all */
     struct bench_machine *machine;  /* the cores' shared timing (hints.c); NULL: hints go to the engine */
 } bench_core_state_t;
 
@@ -441,15 +445,26 @@ static inline int is_code_page(const bench_core_state_t *st, uint32_t page)
     return (st->code_pages[page >> 3] >> (page & 7u)) & 1u;  /* (allocated by bench_attach) */
 }
 
-/* The block at [addr, addr + size) was translated: its pages hold code from now on (see bench_tlb_fill_fast). */
-static inline void note_code(uc_engine *uc, bench_core_state_t *st, uint64_t addr, uint32_t size)
+/* The block at [addr, addr + size) was translated: its pages hold code from now on (see
+ * bench_tlb_fill_fast); a data-only TLB entry may cover them until the TLB is flushed. */
+static inline void mark_code(bench_core_state_t *st, uint64_t addr, uint32_t size)
 {
     uint32_t first = (uint32_t)(addr >> BENCH_PAGE_BITS), last = (uint32_t)((addr + size - 1) >> BENCH_PAGE_BITS);
     if (is_code_page(st, first) && is_code_page(st, last))
         return;
     for (uint32_t page = first; page <= last; page++)
         st->code_pages[page >> 3] |= (uint8_t)(1u << (page & 7u));
-    uc_ctl_flush_tlb(uc);  /* a data-only entry may cover these pages */
+    st->code_flush = 1;
+}
+
+/* Before the block at [addr, addr + size) runs: no data-only TLB entry covers its pages. */
+static inline void note_code(uc_engine *uc, bench_core_state_t *st, uint64_t addr, uint32_t size)
+{
+    mark_code(st, addr, size);
+    if (st->code_flush) {
+        st->code_flush = 0;
+        uc_ctl_flush_tlb(uc);
+    }
 }
 
 /*
@@ -494,12 +509,17 @@ static void scan_block(const bench_core_state_t *st, uint64_t addr, const uint8_
     out->off = size;
 }
 
-/* The block at `addr` runs whole: its `n` instructions count from now (a probe at its start first). */
+/* The block at `addr` runs whole: its `n` instructions count from now (a probe at its start
+ * first, when `probe` says one may be there). */
 static inline void block_runs(uc_engine *uc, bench_core_state_t *st, uint64_t addr, uint32_t size, uint32_t n,
-                              int ends_unmasking)
+                              int ends_unmasking, int probe)
 {
-    if (st->nprobes && probe_or_break(uc, st, addr))
-        return;
+    if (probe) {
+        if (probe_or_break(uc, st, addr))
+            return;
+    } else if (st->break_skip != addr) {
+        st->break_skip = 0;  /* (as probe_or_break does) */
+    }
     st->block_base = st->count;
     st->block_addr = addr;
     st->block_size = size;
@@ -514,17 +534,22 @@ static inline void block_runs(uc_engine *uc, bench_core_state_t *st, uint64_t ad
  * its size: Unicorn translates a block again when its code changes, and the engine drops the
  * fast instance's blocks when probes or sites change, so the word stays true. A block that
  * runs whole when its instructions fit (no hint or probe inside that is not a site) is PLAIN,
- * with its instruction count and whether it ends by unmasking.
+ * with its instruction count, whether it ends by unmasking and whether a probe is at its
+ * start. The pages a translated block spans are marked as code there too (note_code), and the
+ * TLB is flushed before the block runs.
  */
 #define WORD_KNOWN (1u << 31)
 #define WORD_PLAIN (1u << 30)
 #define WORD_UNMASK (1u << 29)
+#define WORD_PROBE (1u << 28)  /* a probe (or breakpoint) at the block's first instruction */
 #define WORD_COUNT_SHIFT 16
-#define WORD_COUNT_MASK 0x1FFFu
+#define WORD_COUNT_MASK 0x3FFu  /* (Unicorn ends a block at 512 instructions) */
 #define WORD_SIZE_MASK 0xFFFFu
 
 typedef uint32_t (*bench_block_word_fn)(uc_engine *, uint64_t, uint32_t, uint32_t, void *);
 extern uc_err uc_set_block_word(uc_engine *uc, bench_block_word_fn fn, void *user) __attribute__((weak));
+extern uc_err uc_set_fill_keeps_state(uc_engine *uc, bool keep) __attribute__((weak));
+extern uc_err uc_set_exit_check_on_slow_path(uc_engine *uc, bool on_slow_path) __attribute__((weak));
 
 static uint32_t block_word(uc_engine *uc, uint64_t addr, uint32_t size, uint32_t insns, void *user)
 {
@@ -537,10 +562,12 @@ static uint32_t block_word(uc_engine *uc, uint64_t addr, uint32_t size, uint32_t
     bench_scan_t scan;
     if (!p)
         return WORD_KNOWN | size;
+    mark_code(st, addr, size);
     scan_block(st, addr, p, size, UINT64_MAX, &scan);
     if (scan.off < size || scan.n > WORD_COUNT_MASK)
         return WORD_KNOWN | size;  /* the hook looks at it every time */
-    return WORD_KNOWN | WORD_PLAIN | size | (scan.n << WORD_COUNT_SHIFT) | (scan.last == K_UNMASK ? WORD_UNMASK : 0);
+    return WORD_KNOWN | WORD_PLAIN | size | (scan.n << WORD_COUNT_SHIFT) | (scan.last == K_UNMASK ? WORD_UNMASK : 0)
+           | (probe_at(st, addr) >= 0 ? WORD_PROBE : 0);
 }
 
 /* Whether blocks of the fast instance `uc` come with their word (Unicorn patched). */
@@ -576,14 +603,16 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
     bench_core_state_t *st = (bench_core_state_t *)user;
     uint32_t size = word & WORD_KNOWN ? word & WORD_SIZE_MASK : word;
 
-    note_code(uc, st, addr, size);
+    if (!(word & WORD_KNOWN) || st->code_flush)  /* (else block_word marked its pages, flushed since) */
+        note_code(uc, st, addr, size);
     st->at_site = 0;
     if (stop_requested(uc, st, addr))
         return;
     uint64_t allowed = st->limit > st->count ? st->limit - st->count : 0;
     if (word & WORD_PLAIN && st->count < st->soft_limit
         && ((word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK) <= allowed) {
-        block_runs(uc, st, addr, size, (word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK, word & WORD_UNMASK);
+        block_runs(uc, st, addr, size, (word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK, word & WORD_UNMASK,
+                   word & WORD_PROBE);
         return;
     }
     const uint8_t *p = code_at(uc, st, addr, size, st->count >= st->soft_limit);
@@ -592,7 +621,7 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
     bench_block_t *known = size <= BENCH_BLOCK_BYTES && !(word & WORD_KNOWN) ? block_slot(st, addr) : 0;
     if (known && known->addr == addr && known->size == size && known->gen == st->block_gen
         && known->n <= allowed && !memcmp(known->code, p, size)) {
-        block_runs(uc, st, addr, size, known->n, known->last == K_UNMASK);
+        block_runs(uc, st, addr, size, known->n, known->last == K_UNMASK, st->nprobes != 0);
         return;
     }
     bench_scan_t scan;
@@ -620,7 +649,7 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
         known->gen = st->block_gen;
         memcpy(known->code, p, size);
     }
-    block_runs(uc, st, addr, size, scan.n, scan.last == K_UNMASK);
+    block_runs(uc, st, addr, size, scan.n, scan.last == K_UNMASK, st->nprobes != 0);
 }
 
 /*
@@ -859,13 +888,15 @@ bool bench_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entr
         }
         note_page(&sp->writable, page);
         result->perms = (uc_prot)(UC_PROT_READ | UC_PROT_WRITE | exec);
-        it_after_access(uc, st);
+        if (!st->fills_keep_state)
+            it_after_access(uc, st);
         return true;
     }
     if (type == UC_MEM_READ) {
         if (host && sp->mode)
             spec_access(uc, st, sp, base, 1, 0);
-        it_after_access(uc, st);
+        if (!st->fills_keep_state)
+            it_after_access(uc, st);
     }
     result->perms = (uc_prot)(UC_PROT_READ | exec | (has_page(&sp->writable, page) ? UC_PROT_WRITE : 0));
     return true;
@@ -898,6 +929,8 @@ bool bench_tlb_fill_fast(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb
         return true;  /* between blocks (translating the next): its IT state is the real one */
     if (!is_code_page(st, (uint32_t)(vaddr >> BENCH_PAGE_BITS)))
         result->perms = (uc_prot)(UC_PROT_READ | UC_PROT_WRITE);
+    if (st->fills_keep_state)
+        return true;  /* no IT state was stored */
     uint64_t xpsr = 0;
     uc_reg_read(uc, UC_ARM_REG_XPSR, &xpsr);
     if (xpsr & 0x0600FC00u) {
@@ -1535,6 +1568,10 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
 {
     uc_hook fill_handle;
     st->emu_stop = uc_emu_stop;
+    /* Patched Unicorn (third_party/unicorn): no CPU-state restore per TLB fill, and no helper
+     * call after every load and store (the slow path looks for a stop instead). */
+    st->fills_keep_state = uc_set_fill_keeps_state && uc_set_fill_keeps_state(uc, true) == UC_ERR_OK;
+    st->exit_on_slow_path = uc_set_exit_check_on_slow_path && uc_set_exit_check_on_slow_path(uc, true) == UC_ERR_OK;
     if (precise && !spec_of(uc, st))
         return UC_ERR_NOMEM;
     if (!st->code_pages && !(st->code_pages = calloc(1, BENCH_CODE_PAGES_BYTES)))
