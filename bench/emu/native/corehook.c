@@ -846,6 +846,8 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
  */
 static inline void it_after_access(uc_engine *uc, bench_core_state_t *st)
 {
+    if (st->fills_keep_state)
+        return;  /* (patched Unicorn: the fill stored no IT state) */
     if (st->it_start < st->it_end && st->prev_end >= st->it_start && st->prev_end <= st->it_end) {
         /* In or at the end of an IT block. Unicorn may not have called the code hook for this
          * instruction (a block that starts inside an IT block): ask it where it is. */
@@ -888,15 +890,13 @@ bool bench_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entr
         }
         note_page(&sp->writable, page);
         result->perms = (uc_prot)(UC_PROT_READ | UC_PROT_WRITE | exec);
-        if (!st->fills_keep_state)
-            it_after_access(uc, st);
+        it_after_access(uc, st);
         return true;
     }
     if (type == UC_MEM_READ) {
         if (host && sp->mode)
             spec_access(uc, st, sp, base, 1, 0);
-        if (!st->fills_keep_state)
-            it_after_access(uc, st);
+        it_after_access(uc, st);
     }
     result->perms = (uc_prot)(UC_PROT_READ | exec | (has_page(&sp->writable, page) ? UC_PROT_WRITE : 0));
     return true;
