@@ -438,6 +438,21 @@ static inline int is_site(const struct bench_sites *s, uint64_t addr)
     return has_page(&s->at, (uint32_t)(addr >> 1));
 }
 
+/*
+ * The TLB is flushed so that the fill hooks see each page's next access, never because a
+ * page maps elsewhere (guest addresses map to themselves): with Unicorn patched
+ * (third_party/unicorn: uc_flush_tlb_keep_jmp_cache), the CPU's jump cache, which a flush
+ * clears, is kept, so blocks are not looked up again after every flush.
+ */
+extern uc_err uc_flush_tlb_keep_jmp_cache(uc_engine *uc) __attribute__((weak));
+static inline void refill_tlb(uc_engine *uc)
+{
+    if (uc_flush_tlb_keep_jmp_cache)
+        uc_flush_tlb_keep_jmp_cache(uc);
+    else
+        uc_ctl_flush_tlb(uc);
+}
+
 #define BENCH_CODE_PAGES_BYTES ((1u << (32 - BENCH_PAGE_BITS)) / 8u)
 
 static inline int is_code_page(const bench_core_state_t *st, uint32_t page)
@@ -463,7 +478,7 @@ static inline void note_code(uc_engine *uc, bench_core_state_t *st, uint64_t add
     mark_code(st, addr, size);
     if (st->code_flush) {
         st->code_flush = 0;
-        uc_ctl_flush_tlb(uc);
+        refill_tlb(uc);
     }
 }
 
@@ -822,7 +837,7 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     uint32_t known = st->executed.n + st->executed.overflow;
     note_page(&st->executed, (uint32_t)(addr >> BENCH_PAGE_BITS));
     if (st->executed.n + st->executed.overflow != known)
-        uc_ctl_flush_tlb(uc);  /* a page turned code: no data-only entry may outlive that (bench_tlb_fill) */
+        refill_tlb(uc);  /* a page turned code: no data-only entry may outlive that (bench_tlb_fill) */
     if (st->spec && st->spec->mode) {
         spec_access(uc, st, st->spec, addr, size, 0);  /* code counts as read: a write there is a conflict */
         if (st->reason == STOP_CONFLICT) {
@@ -949,7 +964,7 @@ void bench_flush_tlb(uc_engine *uc)
 /* Forget what the precise instance's TLB holds, so that every page's next access is seen again. */
 static void tlb_forget(uc_engine *uc, struct bench_spec *sp)
 {
-    bench_flush_tlb(uc);
+    refill_tlb(uc);
     pages_forget(&sp->writable);
 }
 
