@@ -685,6 +685,7 @@ class CortexM:
         self._mmio_aborted = False
         self.state.reason = native.STOP_NONE
         self.state.at_site = 0
+        self.state.plain_end = 0  # what the precise hook knew of the code holds for one run only
 
     def finish_native_run(self, start: int, err: int) -> None:
         """bench_lockstep stopped this core after an emu_start from `start`: handle why."""

@@ -90,6 +90,9 @@ typedef struct {
     uint64_t prev_end;    /* precise hook: end of the previous instruction it saw */
     uint64_t it_start;    /* precise hook: first instruction covered by the last IT */
     uint64_t it_end;      /* precise hook: end of the instructions covered by the last IT */
+    uint64_t plain_start, plain_end;  /* precise hook: code it has nothing to do for but count
+                                       * (see plain_run_end); plain_end 0: none known */
+    uint32_t it_dirty;    /* Unicorn stored an IT state in the CPU during the current IT block */
     uc_err (*emu_stop)(uc_engine *);
     bench_region_t regions[BENCH_MAX_REGIONS];
     /* Code coherence between the two instances of a core: the pages the precise instance
@@ -107,7 +110,6 @@ typedef struct {
     uint32_t last_hit_probe;
     uint32_t break_mode;   /* the probes are debugger breakpoints: stop before, record nothing */
     uint64_t break_skip;   /* resuming from a breakpoint here: let it run once */
-    uint32_t it_dirty;  /* Unicorn stored an IT state in the CPU during the current IT block */
     uint32_t mmio_live;  /* lockstep: device accesses take effect now (not ahead of another core) */
     struct bench_spec *spec;  /* lockstep windows (see bench_lockstep); allocated on first use */
     /* Device-access sites (see bench_hook_site): the fast instance is at one, which started
@@ -787,15 +789,92 @@ static inline void clear_it_state(uc_engine *uc, bench_core_state_t *st)
 }
 
 /*
+ * Precise hook: the instruction the hook just counted, and the straight line after it up to
+ * the returned address, are plain: the hook has nothing to do for them but count. Plain: in
+ * the same 1 KiB page (noted as executed, and as read by a lockstep window, already), no
+ * hint, CPSIE/MSR mask change or IT (no 0xBFxx halfword at all), no probe, not covered by
+ * the last IT seen, and at most BENCH_PLAIN_SCAN bytes ahead (the line usually ends at a
+ * branch before). What the hook does for such an instruction does not depend on how it got
+ * there, except after a skipped IT-block instruction (the hook then counts those first), so
+ * a loop inside the line stays on the short path. Code is looked at as it is now, so what the
+ * hook knows holds for one emulation start only (the run-starters set plain_end = 0), in
+ * which the bench does not rewrite code. Measured: the per-instruction hook was the precise
+ * instance's largest cost.
+ */
+#define BENCH_PLAIN_SCAN 48u
+
+/* Whether the Thumb instruction at `p` never goes on to the next one: B, BX/BLX register,
+ * POP with PC, B.W (what follows is another line, or a literal pool: not worth looking at). */
+static inline int ends_line(const uint8_t *p, uint32_t size)
+{
+    uint16_t hw = (uint16_t)(p[0] | (p[1] << 8));
+    if (size == 2)
+        return (hw & 0xF800) == 0xE000 || (hw & 0xFF00) == 0x4700 || (hw & 0xFF00) == 0xBD00;
+    uint16_t hw2 = (uint16_t)(p[2] | (p[3] << 8));
+    return (hw & 0xF800) == 0xF000 && (hw2 & 0xD000) == 0x9000;
+}
+
+static uint64_t plain_run_end(bench_core_state_t *st, uint64_t addr, uint64_t next)
+{
+    uint64_t page_end = (addr | (BENCH_PAGE_SIZE - 1)) + 1;
+    if (next >= page_end)  /* (an instruction across two pages: the next page is not noted) */
+        return 0;
+    uint64_t end = page_end - next < BENCH_PLAIN_SCAN ? page_end : next + BENCH_PLAIN_SCAN;
+    if (next >= st->it_start && next < st->it_end)
+        return 0;
+    if (next < st->it_start && st->it_start < end)
+        end = st->it_start;
+    for (uint32_t i = 0; i < st->nprobes; i++)
+        if (st->probe_pc[i] >= next && st->probe_pc[i] < end)
+            end = st->probe_pc[i];
+    const uint8_t *p = next + 2 <= end ? peek(st, next, end - next) : 0;
+    if (!p)
+        return 0;
+    uint64_t at = next;
+    while (at + 2 <= end) {
+        const uint8_t *q = p + (at - next);
+        uint16_t hw = (uint16_t)(q[0] | (q[1] << 8));
+        uint32_t isz = insn_size(hw);
+        if (at + isz > end || (hw & 0xFF00) == 0xBF00 || classify(q, isz) != K_PLAIN)
+            break;
+        at += isz;
+        if (ends_line(q, isz))
+            break;
+    }
+    return at > next ? at : 0;
+}
+
+/*
  * The precise (per-instruction) hook, used while several cores run in lockstep.
  * Unicorn does not call code hooks for condition-failed instructions of an IT
  * block (measured), so the hook counts the ones it skipped when it next sees an
  * instruction: both hooks then count every instruction, as the block hook does.
  */
+static void hook_code_looking(uc_engine *uc, uint64_t addr, uint32_t size, bench_core_state_t *st)
+    __attribute__((noinline));
+
 void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
+    if (addr < st->plain_end && addr >= st->plain_start && st->count < st->limit && st->count < st->soft_limit
+        && !st->stop_next && st->reason == STOP_NONE && !st->it_dirty
+        && (addr == st->prev_end || st->prev_end < st->it_start || st->prev_end >= st->it_end)) {
+        /* Plain code the hook has looked at already (a loop, most often), reached in a straight
+         * line or from outside an IT block: nothing to do but count (see plain_run_end). Kept
+         * apart from the rest, which costs a full function entry. */
+        st->block_base = st->count;
+        st->block_addr = addr;
+        st->block_size = size;
+        st->prev_end = addr + size;
+        st->count++;
+        return;
+    }
+    hook_code_looking(uc, addr, size, st);
+}
 
+/* The precise hook's instruction it must look at (see bench_hook_code). */
+static void hook_code_looking(uc_engine *uc, uint64_t addr, uint32_t size, bench_core_state_t *st)
+{
     if (stop_requested(uc, st, addr))
         return;
     if (addr != st->prev_end && st->prev_end >= st->it_start && st->prev_end < st->it_end) {
@@ -852,6 +931,9 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     st->block_size = size;
     st->prev_end = addr + size;
     st->count++;
+    st->plain_end = st->break_skip || st->it_dirty ? 0 : plain_run_end(st, addr, addr + size);
+    st->plain_start = kind == K_PLAIN && p[1] != 0xBF && probe_at(st, addr) < 0
+                      && (addr < st->it_start || addr >= st->it_end) ? addr : addr + size;
 }
 
 /*
@@ -1232,6 +1314,7 @@ static int run_core(bench_lockstep_t *ls, uint32_t k, uint64_t limit, int ahead,
     st->soft_limit = limit;
     st->reason = STOP_NONE;
     st->prev_end = ls->pc[k];
+    st->plain_end = 0;
     st->intno = 0;  /* what an undone run saw is not this run's */
     st->mmio_aborted = 0;
     *err = uc_emu_start(ls->uc[k], ls->pc[k] | 1, 0xFFFFFFFFu, 0, 0);
