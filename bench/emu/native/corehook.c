@@ -567,6 +567,7 @@ typedef uint32_t (*bench_block_word_fn)(uc_engine *, uint64_t, uint32_t, uint32_
 extern uc_err uc_set_block_word(uc_engine *uc, bench_block_word_fn fn, void *user) __attribute__((weak));
 extern uc_err uc_set_fill_keeps_state(uc_engine *uc, bool keep) __attribute__((weak));
 extern uc_err uc_set_exit_check_on_slow_path(uc_engine *uc, bool on_slow_path) __attribute__((weak));
+extern uc_err uc_set_direct_covering_hook(uc_engine *uc, bool direct) __attribute__((weak));
 
 static uint32_t block_word(uc_engine *uc, uint64_t addr, uint32_t size, uint32_t insns, void *user)
 {
@@ -1666,10 +1667,13 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
 {
     uc_hook fill_handle;
     st->emu_stop = uc_emu_stop;
-    /* Patched Unicorn (third_party/unicorn): no CPU-state restore per TLB fill, and no helper
-     * call after every load and store (the slow path looks for a stop instead). */
+    /* Patched Unicorn (third_party/unicorn): no CPU-state restore per TLB fill, no helper
+     * call after every load and store (the slow path looks for a stop instead), and a site's
+     * hook called directly (not through a walk of every site's hook). */
     st->fills_keep_state = uc_set_fill_keeps_state && uc_set_fill_keeps_state(uc, true) == UC_ERR_OK;
     st->exit_on_slow_path = uc_set_exit_check_on_slow_path && uc_set_exit_check_on_slow_path(uc, true) == UC_ERR_OK;
+    if (uc_set_direct_covering_hook)
+        uc_set_direct_covering_hook(uc, true);
     if (precise && !spec_of(uc, st))
         return UC_ERR_NOMEM;
     if (!st->code_pages && !(st->code_pages = calloc(1, BENCH_CODE_PAGES_BYTES)))
