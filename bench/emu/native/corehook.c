@@ -93,6 +93,10 @@ typedef struct {
     uint64_t plain_start, plain_end;  /* precise hook: code it has nothing to do for but count
                                        * (see plain_run_end); plain_end 0: none known */
     uint32_t it_dirty;    /* Unicorn stored an IT state in the CPU during the current IT block */
+    /* (the next three are here, with the others the hooks' common paths read) */
+    uint32_t at_site;     /* see site_count */
+    uint32_t code_flush;  /* fast instance: a page turned code since the TLB was flushed (mark_code) */
+    uint64_t break_skip;  /* resuming from a breakpoint here: let it run once */
     uc_err (*emu_stop)(uc_engine *);
     bench_region_t regions[BENCH_MAX_REGIONS];
     /* Code coherence between the two instances of a core: the pages the precise instance
@@ -109,12 +113,10 @@ typedef struct {
     uint64_t last_hit_count;
     uint32_t last_hit_probe;
     uint32_t break_mode;   /* the probes are debugger breakpoints: stop before, record nothing */
-    uint64_t break_skip;   /* resuming from a breakpoint here: let it run once */
     uint32_t mmio_live;  /* lockstep: device accesses take effect now (not ahead of another core) */
     struct bench_spec *spec;  /* lockstep windows (see bench_lockstep); allocated on first use */
-    /* Device-access sites (see bench_hook_site): the fast instance is at one, which started
-     * at cycle site_count, and its access may take effect now. */
-    uint32_t at_site;
+    /* Device-access sites (see bench_hook_site): the fast instance is at one (at_site), which
+     * started at cycle site_count, and its access may take effect now. */
     uint64_t site_count;
     struct bench_sites *sites;
     /* Exceptions (exceptions.c): the NVIC, and what the native steps need of the core. */
@@ -144,7 +146,6 @@ typedef struct {
     uint32_t block_gen;   /* bumped when what it learnt may be wrong (probes, sites) */
     uint32_t block_words; /* Unicorn hands the block hook what it learnt at translation (block_word) */
     uint32_t fills_keep_state;  /* Unicorn fills the TLB without restoring the CPU state (patched) */
-    uint32_t code_flush;  /* fast instance: a page turned code since the TLB was flushed (mark_code) */
     uint32_t exit_on_slow_path;  /* Unicorn looks for a stop in the memory slow path (patched): also
                                   * inside an IT block, where the plain wheel does not look at all */
     struct bench_machine *machine;  /* the cores' shared timing (hints.c); NULL: hints go to the engine */
@@ -616,9 +617,33 @@ static inline bench_block_t *block_slot(bench_core_state_t *st, uint64_t addr)
     return &st->blocks->slot[(uint32_t)((addr >> 1) * 2654435761u) & (BENCH_BLOCK_SLOTS - 1)];
 }
 
+static void hook_block_looking(uc_engine *uc, uint64_t addr, uint32_t word, bench_core_state_t *st)
+    __attribute__((noinline));
+
 void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
+    uint32_t n = (word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK;
+    if ((word & (WORD_KNOWN | WORD_PLAIN | WORD_PROBE)) == (WORD_KNOWN | WORD_PLAIN) && !st->code_flush
+        && !st->stop_next && !st->break_skip && st->count < st->soft_limit && st->count + n <= st->limit) {
+        /* The common case, kept apart from the rest, which costs a full function entry: a
+         * block known to run whole (its word), no stop asked for, within the limits. What
+         * follows does the same for it (block_runs). */
+        st->at_site = 0;
+        st->block_base = st->count;
+        st->block_addr = addr;
+        st->block_size = word & WORD_SIZE_MASK;
+        st->count += n;
+        if (word & WORD_UNMASK && st->irq_hint)
+            st->stop_next = st->take_now = 1;
+        return;
+    }
+    hook_block_looking(uc, addr, word, st);
+}
+
+/* The block hook's block it must look at (see bench_hook_block). */
+static void hook_block_looking(uc_engine *uc, uint64_t addr, uint32_t word, bench_core_state_t *st)
+{
     uint32_t size = word & WORD_KNOWN ? word & WORD_SIZE_MASK : word;
 
     if (!(word & WORD_KNOWN) || st->code_flush)  /* (else block_word marked its pages, flushed since) */
