@@ -570,6 +570,7 @@ extern uc_err uc_set_fill_keeps_state(uc_engine *uc, bool keep) __attribute__((w
 extern uc_err uc_set_exit_check_on_slow_path(uc_engine *uc, bool on_slow_path) __attribute__((weak));
 extern uc_err uc_set_direct_covering_hook(uc_engine *uc, bool direct) __attribute__((weak));
 extern uc_err uc_set_inline_block_exit_check(uc_engine *uc, bool inline_check) __attribute__((weak));
+extern uc_err uc_set_chain_across_pages(uc_engine *uc, bool chain) __attribute__((weak));
 
 static uint32_t block_word(uc_engine *uc, uint64_t addr, uint32_t size, uint32_t insns, void *user)
 {
@@ -1696,13 +1697,16 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
     /* Patched Unicorn (third_party/unicorn): no CPU-state restore per TLB fill, no helper
      * call after every load and store (the slow path looks for a stop instead), a site's
      * hook called directly (not through a walk of every site's hook), and no helper call
-     * at every block's start or after every hooked instruction (an inline look for a stop). */
+     * at every block's start or after every hooked instruction (an inline look for a stop),
+     * and direct jumps linked across pages (guest addresses map to themselves, below). */
     st->fills_keep_state = uc_set_fill_keeps_state && uc_set_fill_keeps_state(uc, true) == UC_ERR_OK;
     st->exit_on_slow_path = uc_set_exit_check_on_slow_path && uc_set_exit_check_on_slow_path(uc, true) == UC_ERR_OK;
     if (uc_set_direct_covering_hook)
         uc_set_direct_covering_hook(uc, true);
     if (uc_set_inline_block_exit_check)
         uc_set_inline_block_exit_check(uc, true);
+    if (uc_set_chain_across_pages)
+        uc_set_chain_across_pages(uc, true);
     if (precise && !spec_of(uc, st))
         return UC_ERR_NOMEM;
     if (!st->code_pages && !(st->code_pages = calloc(1, BENCH_CODE_PAGES_BYTES)))
