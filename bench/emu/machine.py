@@ -36,6 +36,7 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.emu import native
 from bench.emu.cortexm import CortexM
@@ -47,6 +48,7 @@ from bench.errors import BenchError, GuestError
 NEVER = 1 << 62
 _EVENT = struct.Struct("<Q10I")  # bench_event_t
 _EVENTS_OFFSET = native.EventLog.e.offset
+_NO_FIELDS: dict[str, Any] = {}  # the fields of a record the trace does not keep (never stored)
 LOCKSTEP_WINDOW = 8192  # cycles a lockstep window's leader may run ahead of the other core
 
 
@@ -261,15 +263,26 @@ class Machine:
         # One copy of the log and one unpack: reading ctypes fields one by one cost more than
         # the rest of the drain (several exception steps a round trip).
         raw = ctypes.string_at(ctypes.addressof(log) + _EVENTS_OFFSET, n * _EVENT.size)
+        trace = self.trace
+        # The log is empty now and nothing here runs a core: no record needs it drained first.
+        pending, trace.pending = trace.pending, None
+        try:
+            self._report_events(raw)
+        finally:
+            trace.pending = pending
+
+    def _report_events(self, raw: bytes) -> None:
         record = self.trace.record_line
+        keep = self.trace.keep  # (the fields are kept only with the records; not building them saves time)
         cores = self.cores
         for cycle, index, kind, number, pc, sp, r7, psp, msp, frame_pc, frame_xpsr in _EVENT.iter_unpack(raw):
             core = cores[index]
             if kind == native.EV_ENTRY or kind == native.EV_TAIL_ENTRY:
                 if kind == native.EV_TAIL_ENTRY:
-                    record(cycle, core.name, "exc-entry", f"exc={number} tail=1", {"exc": number, "tail": 1})
+                    record(cycle, core.name, "exc-entry", f"exc={number} tail=1",
+                           {"exc": number, "tail": 1} if keep else _NO_FIELDS)
                 else:
-                    record(cycle, core.name, "exc-entry", f"exc={number}", {"exc": number})
+                    record(cycle, core.name, "exc-entry", f"exc={number}", {"exc": number} if keep else _NO_FIELDS)
                 if core.on_exception_entry:
                     core.entry_context = (r7, psp, msp, frame_pc, frame_xpsr)
                     try:
@@ -278,20 +291,22 @@ class Machine:
                     finally:
                         core.entry_context = None
             elif kind == native.EV_RETURN:
-                record(cycle, core.name, "exc-return", f"exc={number} pc={pc}", {"exc": number, "pc": pc})
+                record(cycle, core.name, "exc-return", f"exc={number} pc={pc}",
+                       {"exc": number, "pc": pc} if keep else _NO_FIELDS)
                 core.resumed_sp = sp
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, pc)
             elif kind == native.EV_TAIL_RETURN:
-                record(cycle, core.name, "exc-return", f"exc={number} tail=1", {"exc": number, "tail": 1})
+                record(cycle, core.name, "exc-return", f"exc={number} tail=1",
+                       {"exc": number, "tail": 1} if keep else _NO_FIELDS)
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, None)
             elif kind == native.EV_SEV:
-                record(cycle, core.name, "sev", f"pc={pc}", {"pc": pc})
+                record(cycle, core.name, "sev", f"pc={pc}", {"pc": pc} if keep else _NO_FIELDS)
             elif kind == native.EV_SLEEP:
-                record(cycle, core.name, "sleep", f"pc={pc}", {"pc": pc})
+                record(cycle, core.name, "sleep", f"pc={pc}", {"pc": pc} if keep else _NO_FIELDS)
             elif kind == native.EV_WAKE:
-                record(cycle, core.name, "wake", "", {})
+                record(cycle, core.name, "wake", "", {} if keep else _NO_FIELDS)
             else:  # EV_DELIVER
                 for listener in self.sev_listeners:
                     listener(core, cycle - 1)
