@@ -178,3 +178,49 @@ def test_code_rewritten_to_the_same_size_counts_its_new_instructions(tmp_path):
         sev_cycles[precise] = [c for c, _core, kind, _f in built.machine.trace.records if kind == "sev"]
     assert len(sev_cycles[True]) == 1
     assert sev_cycles[False] == sev_cycles[True]
+
+
+# A direct call into another 1 KiB page, made by one instruction four times: its jump is linked
+# to the routine's block once both are translated (with the bench's Unicorn, across pages too).
+# Before the last call the routine is rewritten: the link must go with the old block.
+CALL_ACROSS_PAGES = """
+    .thumb_func
+    .global reset
+reset:
+    movs r6, #0
+    movs r5, #4
+again:
+    cmp r5, #1
+    bne call
+    ldr r4, =far
+    bic r4, r4, #1              @ (a Thumb function's symbol has bit 0 set)
+    ldr r0, =0x2005             @ movs r0, #5
+    strh r0, [r4]               @ rewrite the routine's first instruction
+call:
+    bl far                      @ the same call every time, into the next page
+    add r6, r6, r0
+    subs r5, r5, #1
+    bne again
+    sev
+    b .
+    .ltorg
+    .balign 1024
+    .thumb_func
+far:
+    movs r0, #1
+    bx lr
+"""
+
+
+@pytest.mark.parametrize("precise", [False, True], ids=["fast", "precise"])
+def test_a_routine_rewritten_after_direct_calls_from_another_page_runs_new(tmp_path, precise):
+    built = machine(tmp_path, assemble(tmp_path, CALL_ACROSS_PAGES))
+    core = built.core("cpu")
+    if precise:
+        built.machine.running = core
+        core.run(2000, precise=True)
+        built.machine.running = None
+    else:
+        built.machine.run(2000)
+    assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
+    assert core.reg(A.UC_ARM_REG_R6) == 1 + 1 + 1 + 5
