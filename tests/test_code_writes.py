@@ -82,17 +82,24 @@ reset:
 """ + REWRITE
 
 
+def _run(built, precise: bool, cycles: int = 2000) -> None:
+    """Run the one core `cycles` on its fast instance (the engine's loop) or its precise one
+    (the per-instruction instance, as in lockstep)."""
+    if precise:
+        core = built.core("cpu")
+        built.machine.running = core
+        core.run(cycles, precise=True)
+        built.machine.running = None
+    else:
+        built.machine.run(cycles)
+
+
 @pytest.mark.parametrize("program", [RUN_FIRST, WRITTEN_FIRST], ids=["run-first", "written-first"])
 @pytest.mark.parametrize("precise", [False, True], ids=["fast", "precise"])
 def test_rewritten_code_runs_in_its_new_form(tmp_path, program, precise):
     built = machine(tmp_path, assemble(tmp_path, program))
     core = built.core("cpu")
-    if precise:  # the per-instruction instance, as in lockstep
-        built.machine.running = core
-        core.run(2000, precise=True)
-        built.machine.running = None
-    else:
-        built.machine.run(2000)
+    _run(built, precise)
     assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
     assert core.reg(A.UC_ARM_REG_R6) == 1
     assert core.reg(A.UC_ARM_REG_R7) == 2
@@ -168,12 +175,7 @@ def test_code_rewritten_to_the_same_size_counts_its_new_instructions(tmp_path):
     for precise in (False, True):
         built = machine(tmp_path, elf)
         core = built.core("cpu")
-        if precise:  # counts instruction by instruction: the reference
-            built.machine.running = core
-            core.run(2000, precise=True)
-            built.machine.running = None
-        else:
-            built.machine.run(2000)
+        _run(built, precise)  # the precise instance counts instruction by instruction: the reference
         assert core.reg(A.UC_ARM_REG_R0) == 2 and core.reg(A.UC_ARM_REG_R1) == 2
         sev_cycles[precise] = [c for c, _core, kind, _f in built.machine.trace.records if kind == "sev"]
     assert len(sev_cycles[True]) == 1
@@ -216,11 +218,6 @@ far:
 def test_a_routine_rewritten_after_direct_calls_from_another_page_runs_new(tmp_path, precise):
     built = machine(tmp_path, assemble(tmp_path, CALL_ACROSS_PAGES))
     core = built.core("cpu")
-    if precise:
-        built.machine.running = core
-        core.run(2000, precise=True)
-        built.machine.running = None
-    else:
-        built.machine.run(2000)
+    _run(built, precise)
     assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
     assert core.reg(A.UC_ARM_REG_R6) == 1 + 1 + 1 + 5
