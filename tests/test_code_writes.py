@@ -221,3 +221,73 @@ def test_a_routine_rewritten_after_direct_calls_from_another_page_runs_new(tmp_p
     _run(built, precise)
     assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
     assert core.reg(A.UC_ARM_REG_R6) == 1 + 1 + 1 + 5
+
+
+# The precise instance drops the code of pages it has not run for a while (bench_exec_age), so
+# that the check at every switch covers what it runs now. Its code of such a page must go with
+# the page, links into it included: the precise instance runs 50 pages of routines and a call
+# to `target` (the call's block is then linked to the target's), 80 rounds without either on
+# alternating instances (one round per wake), the fast instance rewrites the target, and the
+# precise instance makes the same call again.
+def _aging_program() -> str:
+    calls = "".join(f"    bl routine{k}\n" for k in range(1, 51))
+    routines = "".join(f"    .balign 1024\n    .thumb_func\nroutine{k}:\n    bx lr\n" for k in range(1, 51))
+    return f"""
+    .thumb_func
+    .global reset
+reset:
+{calls}    movs r3, #1                 @ call the target this round
+    movs r5, #80                @ rounds without the call, then the rewrite
+loop:
+    cbz r3, nocall
+call:
+    bl target                   @ a block of its own, linked to the target's
+    cbz r5, last
+    mov r6, r0                  @ the first call's result
+    movs r3, #0
+nocall:
+    wfe                         @ one round per wake
+    subs r5, r5, #1
+    bne loop
+    ldr r4, =target
+    bic r4, r4, #1
+    ldr r0, =0x2002             @ movs r0, #2
+    strh r0, [r4]               @ the rewrite
+    movs r3, #1
+    wfe
+    b loop                      @ the same call again
+last:
+    mov r7, r0
+    sev
+    b .
+    .ltorg
+{routines}    .balign 1024
+    .thumb_func
+target:
+    movs r0, #1
+    bx lr
+"""
+
+
+def test_code_of_a_page_the_precise_instance_stopped_running_goes_with_it(tmp_path):
+    built = machine(tmp_path, assemble(tmp_path, _aging_program()))
+    core = built.core("cpu")
+
+    def run(precise: bool) -> None:
+        if precise:
+            built.machine.running = core
+            core.run(core.cycles + 5000, precise=True)
+            built.machine.running = None
+        else:
+            built.machine.run(core.cycles + 5000)
+        assert core.precise == precise
+
+    run(precise=True)  # the routines, the first call
+    assert core.sleep == "wfe" and core.state.executed.n >= 48
+    for wake in range(1, 82):  # the rewrite on wake 80 (fast), the last call on wake 81 (precise)
+        core.signal_event()
+        run(precise=wake % 2 == 1)
+        if wake == 79:
+            assert core.state.executed.n < 8  # the routines' and the target's pages were dropped
+    assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1
+    assert (core.reg(A.UC_ARM_REG_R6), core.reg(A.UC_ARM_REG_R7)) == (1, 2)

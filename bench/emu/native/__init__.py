@@ -156,6 +156,8 @@ class CoreState(ctypes.Structure):
         ("block_words", ctypes.c_uint32),
         ("fills_keep_state", ctypes.c_uint32),
         ("exit_on_slow_path", ctypes.c_uint32),
+        ("exec_seen", ctypes.c_void_p),
+        ("exec_episode", ctypes.c_uint32),
         ("machine", ctypes.c_void_p),
     ]
 

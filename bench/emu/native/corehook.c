@@ -148,6 +148,8 @@ typedef struct {
     uint32_t fills_keep_state;  /* Unicorn fills the TLB without restoring the CPU state (patched) */
     uint32_t exit_on_slow_path;  /* Unicorn looks for a stop in the memory slow path (patched): also
                                   * inside an IT block, where the plain wheel does not look at all */
+    uint16_t *exec_seen;  /* precise instance: per 1 KiB page, the episode it last ran code there */
+    uint32_t exec_episode;  /* precise instance: how many times the core came to it (bench_exec_age) */
     struct bench_machine *machine;  /* the cores' shared timing (hints.c); NULL: hints go to the engine */
 } bench_core_state_t;
 
@@ -943,6 +945,8 @@ static void hook_code_looking(uc_engine *uc, uint64_t addr, uint32_t size, bench
     }
     uint32_t known = st->executed.n + st->executed.overflow;
     note_page(&st->executed, (uint32_t)(addr >> BENCH_PAGE_BITS));
+    st->exec_seen[addr >> BENCH_PAGE_BITS] = (uint16_t)st->exec_episode;  /* (a page's first instruction
+                                                                            * in a run comes here) */
     if (st->executed.n + st->executed.overflow != known)
         refill_tlb(uc);  /* a page turned code: no data-only entry may outlive that (bench_tlb_fill) */
     if (st->spec && st->spec->mode) {
@@ -1106,6 +1110,47 @@ void bench_exec_remember(bench_core_state_t *st)
             memcpy(st->exec_copy + ((size_t)i << BENCH_PAGE_BITS), p, BENCH_PAGE_SIZE);
     }
     st->exec_remembered = st->executed.n;
+}
+
+/*
+ * The core comes to its precise instance (bench_select): a new episode. Every so often, the
+ * code of the pages it has not run for BENCH_EXEC_AGE episodes is dropped from the precise
+ * instance and the pages leave `executed`, so that the check at every switch
+ * (bench_exec_changed, a comparison of every executed page with its copy) covers what the
+ * core runs now, not all it ever ran there. Measured: the M4 ran code from ~22 pages per
+ * lockstep episode and ~37 over four, while 174 had piled up since boot, and the check was
+ * ~5% of a latency campaign's time. Dropped code that is needed again is translated again.
+ */
+#define BENCH_EXEC_AGE 16u      /* episodes; also how often pages are looked at (cheap) */
+#define BENCH_EXEC_FEW 48u      /* fewer executed pages than this: nothing is dropped */
+void bench_exec_age(uc_engine *precise, bench_core_state_t *st)
+{
+    static uint32_t kept[BENCH_MAX_PAGES];
+    st->exec_episode++;
+    if (st->executed.overflow || st->executed.n < BENCH_EXEC_FEW || st->exec_episode % BENCH_EXEC_AGE)
+        return;
+    uint32_t n = 0, remembered = 0;
+    for (uint32_t i = 0; i < st->executed.n; i++) {
+        uint32_t page = st->executed.pages[i];
+        if ((uint16_t)(st->exec_episode - st->exec_seen[page]) > BENCH_EXEC_AGE) {
+            uint64_t base = (uint64_t)page << BENCH_PAGE_BITS;
+            uc_ctl_remove_cache(precise, base, base + BENCH_PAGE_SIZE);
+            continue;
+        }
+        if (i < st->exec_remembered) {  /* its copy moves with it (copies are in `executed` order) */
+            if (n != i)
+                memcpy(st->exec_copy + ((size_t)n << BENCH_PAGE_BITS), st->exec_copy + ((size_t)i << BENCH_PAGE_BITS),
+                       BENCH_PAGE_SIZE);
+            remembered++;
+        }
+        kept[n++] = page;
+    }
+    if (n == st->executed.n)
+        return;
+    bench_pages_clear(&st->executed);
+    for (uint32_t i = 0; i < n; i++)
+        note_page(&st->executed, kept[i]);
+    st->exec_remembered = remembered;
 }
 
 /* The precise instance's code was dropped: it has run nothing, and nothing is remembered. */
@@ -1708,6 +1753,8 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
     if (uc_set_chain_across_pages)
         uc_set_chain_across_pages(uc, true);
     if (precise && !spec_of(uc, st))
+        return UC_ERR_NOMEM;
+    if (precise && !st->exec_seen && !(st->exec_seen = calloc((size_t)1 << (32 - BENCH_PAGE_BITS), sizeof(uint16_t))))
         return UC_ERR_NOMEM;
     if (!st->code_pages && !(st->code_pages = calloc(1, BENCH_CODE_PAGES_BYTES)))
         return UC_ERR_NOMEM;

@@ -32,6 +32,7 @@ void bench_select(bench_machine_t *m, uint32_t k, int precise)
     uc_engine *target = precise ? m->precise[k] : m->fast[k];
     bench_copy_registers(m->uc[k], target, (int)st->is_v7m);
     if (precise) {
+        bench_exec_age(target, st);
         if (bench_exec_changed(st)) {
             uc_ctl_flush_tb(target);
             bench_exec_forget(st);
