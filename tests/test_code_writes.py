@@ -272,6 +272,7 @@ target:
 def test_code_of_a_page_the_precise_instance_stopped_running_goes_with_it(tmp_path):
     built = machine(tmp_path, assemble(tmp_path, _aging_program()))
     core = built.core("cpu")
+    core.state.exec_age = 16  # (episodes; the engine's default is thousands)
 
     def run(precise: bool) -> None:
         if precise:

@@ -158,6 +158,7 @@ class CoreState(ctypes.Structure):
         ("exit_on_slow_path", ctypes.c_uint32),
         ("exec_seen", ctypes.c_void_p),
         ("exec_episode", ctypes.c_uint32),
+        ("exec_age", ctypes.c_uint32),
         ("machine", ctypes.c_void_p),
     ]
 

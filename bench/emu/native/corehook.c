@@ -150,6 +150,7 @@ typedef struct {
                                   * inside an IT block, where the plain wheel does not look at all */
     uint16_t *exec_seen;  /* precise instance: per 1 KiB page, the episode it last ran code there */
     uint32_t exec_episode;  /* precise instance: how many times the core came to it (bench_exec_age) */
+    uint32_t exec_age;    /* ... and after how many episodes unrun a page's code is dropped */
     struct bench_machine *machine;  /* the cores' shared timing (hints.c); NULL: hints go to the engine */
 } bench_core_state_t;
 
@@ -1113,26 +1114,29 @@ void bench_exec_remember(bench_core_state_t *st)
 }
 
 /*
- * The core comes to its precise instance (bench_select): a new episode. Every so often, the
- * code of the pages it has not run for BENCH_EXEC_AGE episodes is dropped from the precise
+ * The core comes to its precise instance (bench_select): a new episode. Every `exec_age`
+ * episodes, the code of the pages it has not run for that long is dropped from the precise
  * instance and the pages leave `executed`, so that the check at every switch
  * (bench_exec_changed, a comparison of every executed page with its copy) covers what the
  * core runs now, not all it ever ran there. Measured: the M4 ran code from ~22 pages per
  * lockstep episode and ~37 over four, while 174 had piled up since boot, and the check was
- * ~5% of a latency campaign's time. Dropped code that is needed again is translated again.
+ * ~5% of a latency campaign's time. Dropped code that is needed again is translated again,
+ * into new space of Unicorn's code buffer: with 16 episodes, the pages a campaign runs once
+ * a batch came and went every batch and a worker's memory grew by ~200 bytes a round trip;
+ * BENCH_EXEC_AGE episodes (two 1,000-sample batches) keep them.
  */
-#define BENCH_EXEC_AGE 16u      /* episodes; also how often pages are looked at (cheap) */
+#define BENCH_EXEC_AGE 4096u    /* episodes (the default of `exec_age`) */
 #define BENCH_EXEC_FEW 48u      /* fewer executed pages than this: nothing is dropped */
 void bench_exec_age(uc_engine *precise, bench_core_state_t *st)
 {
     static uint32_t kept[BENCH_MAX_PAGES];
     st->exec_episode++;
-    if (st->executed.overflow || st->executed.n < BENCH_EXEC_FEW || st->exec_episode % BENCH_EXEC_AGE)
+    if (st->executed.overflow || st->executed.n < BENCH_EXEC_FEW || st->exec_episode % st->exec_age)
         return;
     uint32_t n = 0, remembered = 0;
     for (uint32_t i = 0; i < st->executed.n; i++) {
         uint32_t page = st->executed.pages[i];
-        if ((uint16_t)(st->exec_episode - st->exec_seen[page]) > BENCH_EXEC_AGE) {
+        if ((uint16_t)(st->exec_episode - st->exec_seen[page]) > st->exec_age) {
             uint64_t base = (uint64_t)page << BENCH_PAGE_BITS;
             uc_ctl_remove_cache(precise, base, base + BENCH_PAGE_SIZE);
             continue;
@@ -1756,6 +1760,8 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
         return UC_ERR_NOMEM;
     if (precise && !st->exec_seen && !(st->exec_seen = calloc((size_t)1 << (32 - BENCH_PAGE_BITS), sizeof(uint16_t))))
         return UC_ERR_NOMEM;
+    if (!st->exec_age)
+        st->exec_age = BENCH_EXEC_AGE;
     if (!st->code_pages && !(st->code_pages = calloc(1, BENCH_CODE_PAGES_BYTES)))
         return UC_ERR_NOMEM;
     uc_err err = uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
