@@ -274,20 +274,12 @@ def test_code_of_a_page_the_precise_instance_stopped_running_goes_with_it(tmp_pa
     core = built.core("cpu")
     core.state.exec_age = 16  # (episodes; the engine's default is thousands)
 
-    def run(precise: bool) -> None:
-        if precise:
-            built.machine.running = core
-            core.run(core.cycles + 5000, precise=True)
-            built.machine.running = None
-        else:
-            built.machine.run(core.cycles + 5000)
-        assert core.precise == precise
-
-    run(precise=True)  # the routines, the first call
-    assert core.sleep == "wfe" and core.state.executed.n >= 48
+    _run(built, True, core.cycles + 5000)  # the routines, the first call
+    assert core.sleep == "wfe" and core.precise and core.state.executed.n >= 48
     for wake in range(1, 82):  # the rewrite on wake 80 (fast), the last call on wake 81 (precise)
         core.signal_event()
-        run(precise=wake % 2 == 1)
+        _run(built, wake % 2 == 1, core.cycles + 5000)
+        assert core.precise == (wake % 2 == 1)
         if wake == 79:
             assert core.state.executed.n < 8  # the routines' and the target's pages were dropped
     assert [kind for _c, _core, kind, _f in built.machine.trace.records].count("sev") == 1

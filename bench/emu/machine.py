@@ -36,7 +36,6 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from bench.emu import native
 from bench.emu.cortexm import CortexM
@@ -48,7 +47,6 @@ from bench.errors import BenchError, GuestError
 NEVER = 1 << 62
 _EVENT = struct.Struct("<Q10I")  # bench_event_t
 _EVENTS_OFFSET = native.EventLog.e.offset
-_NO_FIELDS: dict[str, Any] = {}  # the fields of a record the trace does not keep (never stored)
 LOCKSTEP_WINDOW = 8192  # cycles a lockstep window's leader may run ahead of the other core
 
 
@@ -273,16 +271,14 @@ class Machine:
 
     def _report_events(self, raw: bytes) -> None:
         record = self.trace.record_line
-        keep = self.trace.keep  # (the fields are kept only with the records; not building them saves time)
         cores = self.cores
         for cycle, index, kind, number, pc, sp, r7, psp, msp, frame_pc, frame_xpsr in _EVENT.iter_unpack(raw):
             core = cores[index]
             if kind == native.EV_ENTRY or kind == native.EV_TAIL_ENTRY:
                 if kind == native.EV_TAIL_ENTRY:
-                    record(cycle, core.name, "exc-entry", f"exc={number} tail=1",
-                           {"exc": number, "tail": 1} if keep else _NO_FIELDS)
+                    record(cycle, core.name, "exc-entry", f"exc={number} tail=1", {"exc": number, "tail": 1})
                 else:
-                    record(cycle, core.name, "exc-entry", f"exc={number}", {"exc": number} if keep else _NO_FIELDS)
+                    record(cycle, core.name, "exc-entry", f"exc={number}", {"exc": number})
                 if core.on_exception_entry:
                     core.entry_context = (r7, psp, msp, frame_pc, frame_xpsr)
                     try:
@@ -291,22 +287,20 @@ class Machine:
                     finally:
                         core.entry_context = None
             elif kind == native.EV_RETURN:
-                record(cycle, core.name, "exc-return", f"exc={number} pc={pc}",
-                       {"exc": number, "pc": pc} if keep else _NO_FIELDS)
+                record(cycle, core.name, "exc-return", f"exc={number} pc={pc}", {"exc": number, "pc": pc})
                 core.resumed_sp = sp
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, pc)
             elif kind == native.EV_TAIL_RETURN:
-                record(cycle, core.name, "exc-return", f"exc={number} tail=1",
-                       {"exc": number, "tail": 1} if keep else _NO_FIELDS)
+                record(cycle, core.name, "exc-return", f"exc={number} tail=1", {"exc": number, "tail": 1})
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, None)
             elif kind == native.EV_SEV:
-                record(cycle, core.name, "sev", f"pc={pc}", {"pc": pc} if keep else _NO_FIELDS)
+                record(cycle, core.name, "sev", f"pc={pc}", {"pc": pc})
             elif kind == native.EV_SLEEP:
-                record(cycle, core.name, "sleep", f"pc={pc}", {"pc": pc} if keep else _NO_FIELDS)
+                record(cycle, core.name, "sleep", f"pc={pc}", {"pc": pc})
             elif kind == native.EV_WAKE:
-                record(cycle, core.name, "wake", "", {} if keep else _NO_FIELDS)
+                record(cycle, core.name, "wake", "", {})
             else:  # EV_DELIVER
                 for listener in self.sev_listeners:
                     listener(core, cycle - 1)

@@ -632,15 +632,9 @@ void bench_hook_block(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
     if ((word & (WORD_KNOWN | WORD_PLAIN | WORD_PROBE)) == (WORD_KNOWN | WORD_PLAIN) && !st->code_flush
         && !st->stop_next && !st->break_skip && st->count < st->soft_limit && st->count + n <= st->limit) {
         /* The common case, kept apart from the rest, which costs a full function entry: a
-         * block known to run whole (its word), no stop asked for, within the limits. What
-         * follows does the same for it (block_runs). */
+         * block known to run whole (its word), no stop asked for, within the limits. */
         st->at_site = 0;
-        st->block_base = st->count;
-        st->block_addr = addr;
-        st->block_size = word & WORD_SIZE_MASK;
-        st->count += n;
-        if (word & WORD_UNMASK && st->irq_hint)
-            st->stop_next = st->take_now = 1;
+        block_runs(uc, st, addr, word & WORD_SIZE_MASK, n, word & WORD_UNMASK, 0);
         return;
     }
     hook_block_looking(uc, addr, word, st);
@@ -884,6 +878,16 @@ static uint64_t plain_run_end(bench_core_state_t *st, uint64_t addr, uint64_t ne
 static void hook_code_looking(uc_engine *uc, uint64_t addr, uint32_t size, bench_core_state_t *st)
     __attribute__((noinline));
 
+/* The instruction at [addr, addr + size) runs: it counts from now (precise hook). */
+static inline void insn_runs(bench_core_state_t *st, uint64_t addr, uint32_t size)
+{
+    st->block_base = st->count;
+    st->block_addr = addr;
+    st->block_size = size;
+    st->prev_end = addr + size;
+    st->count++;
+}
+
 void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
@@ -893,11 +897,7 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         /* Plain code the hook has looked at already (a loop, most often), reached in a straight
          * line or from outside an IT block: nothing to do but count (see plain_run_end). Kept
          * apart from the rest, which costs a full function entry. */
-        st->block_base = st->count;
-        st->block_addr = addr;
-        st->block_size = size;
-        st->prev_end = addr + size;
-        st->count++;
+        insn_runs(st, addr, size);
         return;
     }
     hook_code_looking(uc, addr, size, st);
@@ -959,11 +959,7 @@ static void hook_code_looking(uc_engine *uc, uint64_t addr, uint32_t size, bench
     }
     if (st->nprobes && probe_or_break(uc, st, addr))
         return;
-    st->block_base = st->count;
-    st->block_addr = addr;
-    st->block_size = size;
-    st->prev_end = addr + size;
-    st->count++;
+    insn_runs(st, addr, size);
     st->plain_end = st->break_skip || st->it_dirty ? 0 : plain_run_end(st, addr, addr + size);
     st->plain_start = kind == K_PLAIN && p[1] != 0xBF && probe_at(st, addr) < 0
                       && (addr < st->it_start || addr >= st->it_end) ? addr : addr + size;
@@ -1129,7 +1125,6 @@ void bench_exec_remember(bench_core_state_t *st)
 #define BENCH_EXEC_FEW 48u      /* fewer executed pages than this: nothing is dropped */
 void bench_exec_age(uc_engine *precise, bench_core_state_t *st)
 {
-    static uint32_t kept[BENCH_MAX_PAGES];
     st->exec_episode++;
     if (st->executed.overflow || st->executed.n < BENCH_EXEC_FEW || st->exec_episode % st->exec_age)
         return;
@@ -1147,13 +1142,13 @@ void bench_exec_age(uc_engine *precise, bench_core_state_t *st)
                        BENCH_PAGE_SIZE);
             remembered++;
         }
-        kept[n++] = page;
+        st->executed.pages[n++] = page;  /* (kept in place, in order) */
     }
     if (n == st->executed.n)
         return;
-    bench_pages_clear(&st->executed);
+    bench_pages_clear(&st->executed);  /* (its membership slots; the pages stay in the array) */
     for (uint32_t i = 0; i < n; i++)
-        note_page(&st->executed, kept[i]);
+        note_page(&st->executed, st->executed.pages[i]);  /* (writes each back where it is) */
     st->exec_remembered = remembered;
 }
 
@@ -1379,6 +1374,15 @@ static inline int needs_engine(const bench_core_state_t *st)
     return st->take_now || st->stop_next;
 }
 
+/* A run of the precise instance starts at `pc`: the precise hook's view of the code before it
+ * does not carry over (IT-block instructions are counted from there, plain code is looked at
+ * again). The engine's own runs: CortexM._emulate and prepare_native_run. */
+static inline void precise_run_starts(bench_core_state_t *st, uint64_t pc)
+{
+    st->prev_end = pc;
+    st->plain_end = 0;
+}
+
 /* Run core k on its precise instance up to `limit`: 1 if it got there, 0 if it needs the engine before. */
 static int run_core(bench_lockstep_t *ls, uint32_t k, uint64_t limit, int ahead, uc_err *err)
 {
@@ -1390,8 +1394,7 @@ static int run_core(bench_lockstep_t *ls, uint32_t k, uint64_t limit, int ahead,
     st->limit = limit;
     st->soft_limit = limit;
     st->reason = STOP_NONE;
-    st->prev_end = ls->pc[k];
-    st->plain_end = 0;
+    precise_run_starts(st, ls->pc[k]);
     st->intno = 0;  /* what an undone run saw is not this run's */
     st->mmio_aborted = 0;
     *err = uc_emu_start(ls->uc[k], ls->pc[k] | 1, 0xFFFFFFFFu, 0, 0);

@@ -314,8 +314,7 @@ int bench_run_loop(uc_engine *uc, bench_core_state_t *st, int precise)
         st->at_site = 0;
         if (precise) {
             st->mmio_live = 1;
-            st->prev_end = st->pc;
-            st->plain_end = 0;
+            precise_run_starts(st, st->pc);
         }
         uc_err err = uc_emu_start(uc, st->pc | 1, 0, 0, 0);
         if (err != UC_ERR_OK) {
