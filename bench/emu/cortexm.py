@@ -157,10 +157,6 @@ class CortexM:
         self.on_exception_return: list[Callable[[CortexM, int, int, int | None], None]] = []
         # (core, probe index, cycle) for each address probe hit, in the order the core ran them.
         self.on_probe: Callable[[CortexM, int, int], None] | None = None
-        self.resumed_sp = 0  # the stack pointer the last exception return resumed with
-        # For on_exception_entry callbacks of a native SVC entry: r7, PSP, MSP and the caller's
-        # stacked PC and xPSR as they were at the entry (None: read them from the core).
-        self.entry_context: tuple[int, int, int, int, int] | None = None
         self.at_breakpoint: int | None = None  # stopped before a debugger breakpoint at this address
         # Sites (bench_hook_site) give the replay's exact result without it; "off" keeps every
         # device access aborted and replayed and every block split, to check them against.
@@ -528,17 +524,14 @@ class CortexM:
     def reg_ipsr(self) -> int:
         return self.reg(A.UC_ARM_REG_IPSR) & 0x1FF
 
-    def syscall_context(self) -> tuple[int, int, int, int, int] | None:
-        """At an SVCall entry: r7, PSP, MSP and the caller's stacked PC and xPSR (for probes);
-        None if the frame is not in RAM. A native entry reports them as they were
-        (entry_context); otherwise they are read now."""
-        if self.entry_context is not None:
-            return self.entry_context
+    def _syscall_context(self) -> tuple[int, int, int, int, int]:
+        """At an SVCall entry: r7, PSP, MSP and the caller's stacked PC and xPSR, as the native
+        entry logs them (probes follow system calls with them); a frame outside RAM reads as 0."""
         psp = self.reg(A.UC_ARM_REG_PSP)
         try:
             pc, xpsr = struct.unpack("<2I", self.uc.mem_read(psp + 24, 8))
         except UcError:
-            return None
+            pc = xpsr = 0
         return self.reg(A.UC_ARM_REG_R7), psp, self.reg(A.UC_ARM_REG_MSP), pc, xpsr
 
     def masks(self) -> tuple[int, int, int]:
@@ -812,13 +805,13 @@ class CortexM:
         self.state.count += 1
         self.pc += size
         if kind == native.K_SEV:
-            self.machine.trace.record(at, self.name, "sev", pc=self.pc - size)
+            self.machine.log_event(self, native.EV_SEV, at, pc=self.pc - size)
             self.machine.sev(self, at)
         elif kind == native.K_WFI:
             pending = self.nvic.highest_pending()
             if pending is None or not self._wakes_wfi(pending):
                 self.sleep = "wfi"
-                self.machine.trace.record(self.cycles, self.name, "sleep", pc=self.pc - size)
+                self.machine.log_event(self, native.EV_SLEEP, self.cycles, pc=self.pc - size)
         elif kind == native.K_WFE:
             if self.event_register:
                 self.event_register = False
@@ -828,7 +821,7 @@ class CortexM:
                 if pending is not None and self._wakes(pending):
                     self.sleep = None
                 else:
-                    self.machine.trace.record(self.cycles, self.name, "sleep", pc=self.pc - size)
+                    self.machine.log_event(self, native.EV_SLEEP, self.cycles, pc=self.pc - size)
 
     def _wakes_wfi(self, pending: int) -> bool:
         _, basepri, faultmask = self.masks()
@@ -967,9 +960,8 @@ class CortexM:
         self.stall(self.config.irq_entry_cycles)
         self.pc = vector & ~1
         self._after_exception_change()
-        self.machine.trace.record(self.cycles, self.name, "exc-entry", exc=number)
-        for callback in self.on_exception_entry:
-            callback(self, number, self.cycles)
+        self.machine.log_event(self, native.EV_ENTRY, self.cycles, number,
+                               context=self._syscall_context() if number == SVCALL else (0, 0, 0, 0, 0))
         if not vector & 1:
             self._fault(HARDFAULT, 0,
                         f"vector {number} ({exception_name(number)}) = 0x{vector:08x} lacks the Thumb bit")
@@ -993,9 +985,7 @@ class CortexM:
         if pending is not None:
             primask, basepri, faultmask = self.masks()
             if self.nvic.preempts(pending, self.nvic.execution_priority(primask, basepri, faultmask)):
-                self.machine.trace.record(self.cycles, self.name, "exc-return", exc=returning, tail=1)
-                for callback in self.on_exception_return:
-                    callback(self, returning, self.cycles, None)
+                self.machine.log_event(self, native.EV_TAIL_RETURN, self.cycles, returning)
                 self.regs.set(A.UC_ARM_REG_IPSR, pending)
                 self.regs.set(A.UC_ARM_REG_APSR_NZCV, self.reg(A.UC_ARM_REG_APSR_NZCV))
                 self.regs.set(A.UC_ARM_REG_LR, exc_return)
@@ -1003,9 +993,7 @@ class CortexM:
                 self.stall(self.config.tail_chain_cycles)
                 self.pc = self.read32((self.vtor if self.config.has_vtor else 0) + 4 * pending) & ~1
                 self._after_exception_change()
-                self.machine.trace.record(self.cycles, self.name, "exc-entry", exc=pending, tail=1)
-                for callback in self.on_exception_entry:
-                    callback(self, pending, self.cycles)
+                self.machine.log_event(self, native.EV_TAIL_ENTRY, self.cycles, pending)
                 return
         unstack = self._unstack
         unstack.use_psp, unstack.to_thread, unstack.v7m = int(use_psp), int(to_thread), int(self.is_v7m)
@@ -1013,12 +1001,9 @@ class CortexM:
             sp = self.reg(A.UC_ARM_REG_PSP if use_psp else A.UC_ARM_REG_MSP)
             self._halt(f"cannot unstack the exception frame at SP 0x{sp:08x}", pc=exc_return)
             return
-        self.machine.trace.record(self.cycles, self.name, "exc-return", exc=returning, pc=unstack.pc & ~1)
         self.pc = unstack.pc & ~1
-        self.resumed_sp = unstack.new_sp
         self._after_exception_change()
-        for callback in self.on_exception_return:
-            callback(self, returning, self.cycles, self.pc)
+        self.machine.log_event(self, native.EV_RETURN, self.cycles, returning, pc=self.pc, sp=unstack.new_sp)
         if to_thread and self.scr & 0x2 and self.nvic.active_count() == 0:
             self.sleep = "wfi"  # SLEEPONEXIT
 

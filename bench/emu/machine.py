@@ -73,6 +73,12 @@ class Machine:
         self.trace = Trace()
         self.events = native.EventLog()  # exception steps the native code took, drained in order
         self.native_steps = 0  # how many (for tests and benchmarks)
+        self._engine_events = 0  # (events the engine logged itself, in the log now: log_event)
+        # What reports them (drain_events): the cores' names, the probe sets matched on them.
+        self._core_names = native.CoreNames()
+        self._report_text = ctypes.create_string_buffer(native.EVENT_LOG * native.LINE_SIZE)
+        self.native_probes: list[native.NativeProbes] = []
+        self._probe_handles = (ctypes.c_void_p * 1)()
         self.trace.pending = self._drain_if_pending
         # Observers of every SEV, called at its delivery with the sender and the SEV's cycle.
         self.sev_listeners: list[Callable[[CortexM, int], None]] = []
@@ -137,6 +143,10 @@ class Machine:
     def attach_core(self, core: CortexM) -> None:
         """Let the native hints see the core (hints.c): its state, and the instance in use."""
         ns = self.native
+        name = core.name.encode()
+        if len(name) >= native.NAME_SIZE or b" " in name:
+            raise BenchError(f"core name {core.name!r}: at most {native.NAME_SIZE - 1} characters, no spaces")
+        self._core_names.name[core.index].value = name
         ns.st[core.index] = ctypes.pointer(core.state)
         ns.ncores = max(ns.ncores, core.index + 1)
         core.state.machine = ctypes.addressof(ns)
@@ -209,8 +219,7 @@ class Machine:
             for other in self.cores:
                 if other is not core and not other.in_reset:
                     other.signal_event()
-            for listener in self.sev_listeners:
-                listener(core, at)
+            self.log_event(core, native.EV_DELIVER, at + 1)  # (the SEV listeners, the probes)
             wired = self._sev_latches.get(core.index)
             if wired is not None:
                 latch, line = wired
@@ -225,7 +234,7 @@ class Machine:
         now = self.now() if self.running is not core else core.cycles
         if core.cycles < now:
             core.stall(now - core.cycles)
-        self.trace.record(core.cycles, core.name, "wake")
+        self.log_event(core, native.EV_WAKE, core.cycles)
 
     def core_halted(self, core: CortexM) -> None:
         if self.error is None:
@@ -250,60 +259,77 @@ class Machine:
             self.drain_events()
 
     def drain_events(self) -> None:
-        """Report the exception steps and hints the native code took (exceptions.c, hints.c), in
-        order, exactly as the Python engine reports its own: trace records and callbacks."""
+        """Report the events logged (the native steps' and the engine's, in order): their
+        trace lines and probe hits come from C (native/report.c); callbacks, if any, from here."""
         log = self.events
         n = log.n
         if not n:
             return
         log.n = 0
-        self.native_steps += n
-        # One copy of the log and one unpack: reading ctypes fields one by one cost more than
-        # the rest of the drain (several exception steps a round trip).
-        raw = ctypes.string_at(ctypes.addressof(log) + _EVENTS_OFFSET, n * _EVENT.size)
+        self.native_steps += n - self._engine_events
+        self._engine_events = 0
         trace = self.trace
         # The log is empty now and nothing here runs a core: no record needs it drained first.
         pending, trace.pending = trace.pending, None
         try:
-            self._report_events(raw)
+            lines = ctypes.c_uint32()
+            events = ctypes.addressof(log) + _EVENTS_OFFSET
+            size = self._lib.bench_report_events(ctypes.byref(self._core_names), events, n, self._probe_handles,
+                                                 len(self.native_probes), self._report_text, ctypes.byref(lines))
+            if lines.value:
+                trace.record_text(self._report_text.raw[:size].decode(), lines.value)
+            if self._event_callbacks():
+                self._call_back(ctypes.string_at(events, n * _EVENT.size))
         finally:
             trace.pending = pending
 
-    def _report_events(self, raw: bytes) -> None:
-        record = self.trace.record_line
+    def _event_callbacks(self) -> bool:
+        return bool(self.sev_listeners) or any(c.on_exception_entry or c.on_exception_return for c in self.cores)
+
+    def _call_back(self, raw: bytes) -> None:
+        """The Python observers of the logged events (on_exception_entry, on_exception_return,
+        sev_listeners), in order."""
         cores = self.cores
-        for cycle, index, kind, number, pc, sp, r7, psp, msp, frame_pc, frame_xpsr in _EVENT.iter_unpack(raw):
+        for cycle, index, kind, number, pc, *_ in _EVENT.iter_unpack(raw):
             core = cores[index]
             if kind == native.EV_ENTRY or kind == native.EV_TAIL_ENTRY:
-                if kind == native.EV_TAIL_ENTRY:
-                    record(cycle, core.name, "exc-entry", f"exc={number} tail=1", {"exc": number, "tail": 1})
-                else:
-                    record(cycle, core.name, "exc-entry", f"exc={number}", {"exc": number})
-                if core.on_exception_entry:
-                    core.entry_context = (r7, psp, msp, frame_pc, frame_xpsr)
-                    try:
-                        for callback in core.on_exception_entry:
-                            callback(core, number, cycle)
-                    finally:
-                        core.entry_context = None
+                for callback in core.on_exception_entry:
+                    callback(core, number, cycle)
             elif kind == native.EV_RETURN:
-                record(cycle, core.name, "exc-return", f"exc={number} pc={pc}", {"exc": number, "pc": pc})
-                core.resumed_sp = sp
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, pc)
             elif kind == native.EV_TAIL_RETURN:
-                record(cycle, core.name, "exc-return", f"exc={number} tail=1", {"exc": number, "tail": 1})
                 for callback in core.on_exception_return:
                     callback(core, number, cycle, None)
-            elif kind == native.EV_SEV:
-                record(cycle, core.name, "sev", f"pc={pc}", {"pc": pc})
-            elif kind == native.EV_SLEEP:
-                record(cycle, core.name, "sleep", f"pc={pc}", {"pc": pc})
-            elif kind == native.EV_WAKE:
-                record(cycle, core.name, "wake", "", {})
-            else:  # EV_DELIVER
+            elif kind == native.EV_DELIVER:
                 for listener in self.sev_listeners:
                     listener(core, cycle - 1)
+
+    def log_event(self, core: CortexM, kind: int, cycle: int, number: int = 0, pc: int = 0, sp: int = 0,
+                  context: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)) -> None:
+        """Report an event the engine took itself, as the native steps log theirs (nvic.h):
+        the one way events reach the trace, the probes and the callbacks."""
+        log = self.events
+        if log.n >= native.EVENT_LOG:
+            self.drain_events()
+        event = log.e[log.n]
+        event.cycle, event.core, event.kind, event.number, event.pc, event.sp = cycle, core.index, kind, number, pc, sp
+        event.r7, event.psp, event.msp, event.frame_pc, event.frame_xpsr = context
+        log.n += 1
+        self._engine_events += 1
+        self.drain_events()
+
+    def add_probes(self, probes: native.NativeProbes) -> None:
+        """Match `probes`' rules on every event from now on (until remove_probes)."""
+        self._set_probes([*self.native_probes, probes])
+
+    def remove_probes(self, probes: native.NativeProbes) -> None:
+        self._set_probes([p for p in self.native_probes if p is not probes])
+
+    def _set_probes(self, probes: list[native.NativeProbes]) -> None:
+        self.drain_events()  # (the events so far under the rules so far)
+        self.native_probes = probes
+        self._probe_handles = (ctypes.c_void_p * max(1, len(probes)))(*(p.handle for p in probes))
 
     def symbolize(self, address: int) -> str | None:
         for symbolizer in self.symbolizers:

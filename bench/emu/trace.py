@@ -44,6 +44,21 @@ class Trace:
         if self.keep:
             self.records.append((cycle, core, kind, fields))
 
+    def record_text(self, text: str, count: int) -> None:
+        """`count` records given as their canonical lines, each ending in a newline (the native
+        event report, Machine.drain_events); kept records get their fields back from the text."""
+        if self.pending is not None:
+            self.pending()
+        self._lines.append(text[:-1])
+        if len(self._lines) >= HASH_BATCH:
+            self._flush()
+        self.count += count
+        if self.keep:
+            for line in text.splitlines():
+                cycle, core, kind, *fields = line.split(" ")
+                self.records.append((int(cycle), core, kind,
+                                     {key: int(value) for key, value in (f.split("=") for f in fields)}))
+
     def _flush(self) -> None:
         if self._lines:
             self._hash.update(("\n".join(self._lines) + "\n").encode())

@@ -28,11 +28,11 @@ from typing import Any
 from bench.emu.cortexm import CortexM
 from bench.emu.elf import read_elf
 from bench.emu.machine import Machine
-from bench.emu.nvic import IRQ0, SVCALL
+from bench.emu.native import NativeProbes
+from bench.emu.nvic import IRQ0
 from bench.errors import BenchError
 
 EVENTS = ("sev", "irq-entry", "syscall-entry", "syscall-return", "symbol")
-THREAD_SIZE = 8192  # ARM Linux kernel stacks: the task's stack base names the thread
 
 
 @dataclass(frozen=True)
@@ -144,20 +144,17 @@ def load_spec(path: str | Path) -> ProbeSpec:
 
 
 @dataclass
-class _SyscallCall:
-    number: int
-    thread: int
-
-
-@dataclass
 class ProbeRecorder:
-    """Records every hit of the spec's points on a machine: (cycle, core index, point, thread)."""
+    """Records every hit of the spec's points on a machine: (cycle, core index, point, thread).
+
+    Points on engine events are rules the machine matches in C as it reports its events
+    (native.NativeProbes); symbol points are the cores' address probes.
+    """
 
     machine: Machine
     spec: ProbeSpec
     images: dict[str, Path | tuple[Path, int]]  # an ELF, or an ELF and the offset it was loaded at
-    hits: list[tuple[int, int, int, int]] = field(default_factory=list)
-    _pending: dict[tuple[int, int, int], _SyscallCall] = field(default_factory=dict)
+    _symbol_hits: list[tuple[int, int, int, int]] = field(default_factory=list)
     _detach: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -169,41 +166,34 @@ class ProbeRecorder:
                 raise BenchError(f"{self.spec.path}: points.{point.name}.core: no core {point.core!r} on this "
                                  f"platform (cores: {', '.join(cores)})")
             by_core.setdefault(point.core, []).append(point)
+        self._native = NativeProbes()
         for core_name, points in by_core.items():
             self._attach(cores[core_name], points)
+        self.machine.add_probes(self._native)
+
+    @property
+    def hits(self) -> list[tuple[int, int, int, int]]:
+        self.machine.drain_events()
+        return self._native.hits() + self._symbol_hits
 
     # ------------------------------------------------------------- attaching
     def _attach(self, core: CortexM, points: list[Point]) -> None:
-        sev = [self._index[p.name] for p in points if p.event == "sev"]
-        irqs = {IRQ0 + p.irq: self._index[p.name] for p in points if p.event == "irq-entry"}  # type: ignore[operator]
-        entries = {p.syscall: self._index[p.name] for p in points if p.event == "syscall-entry"}
-        returns = {p.syscall: self._index[p.name] for p in points if p.event == "syscall-return"}
+        rules = self._native
+        entries: dict[int, int] = {}
+        returns: dict[int, int] = {}
+        for point in points:
+            index = self._index[point.name]
+            if point.event == "sev":
+                rules.on_sev(core.index, index)
+            elif point.event == "irq-entry":
+                rules.on_entry(core.index, IRQ0 + point.irq, index)  # type: ignore[operator]
+            elif point.event == "syscall-entry":
+                entries[point.syscall] = index  # type: ignore[index]
+            elif point.event == "syscall-return":
+                returns[point.syscall] = index  # type: ignore[index]
+        for number in sorted(entries.keys() | returns.keys()):
+            rules.on_syscall(core.index, number, entries.get(number), returns.get(number))
         symbols = [p for p in points if p.event == "symbol"]
-        core_index = core.index
-        if sev:
-            def on_sev(sender: CortexM, at: int) -> None:
-                if sender is core:
-                    for point in sev:
-                        self.hits.append((at, core_index, point, 0))
-            self.machine.sev_listeners.insert(0, on_sev)
-            self._detach.append(lambda: self.machine.sev_listeners.remove(on_sev))
-        if irqs or entries or returns:
-            def on_entry(c: CortexM, number: int, cycle: int) -> None:
-                if number in irqs:
-                    self.hits.append((cycle, core_index, irqs[number], 0))
-                elif number == SVCALL and (entries or returns):
-                    self._syscall_entry(c, cycle, entries, returns)
-            core.on_exception_entry.append(on_entry)
-            self._detach.append(lambda: core.on_exception_entry.remove(on_entry))
-        if returns:
-            def on_return(c: CortexM, number: int, cycle: int, resumed_pc: int | None) -> None:
-                if resumed_pc is None or not self._pending:
-                    return
-                call = self._pending.pop((c.index, resumed_pc, c.resumed_sp), None)
-                if call is not None and call.number in returns:
-                    self.hits.append((cycle, core_index, returns[call.number], call.thread))
-            core.on_exception_return.append(on_return)
-            self._detach.append(lambda: core.on_exception_return.remove(on_return))
         if symbols:
             addresses = []
             for point in symbols:
@@ -219,9 +209,10 @@ class ProbeRecorder:
                                      f"{path}") from None
             indices = [self._index[p.name] for p in symbols]
             core.set_probes(addresses)
+            core_index = core.index
 
             def on_probe(c: CortexM, probe: int, cycle: int) -> None:
-                self.hits.append((cycle, core_index, indices[probe], 0))
+                self._symbol_hits.append((cycle, core_index, indices[probe], 0))
             core.on_probe = on_probe
 
             def detach_symbols() -> None:
@@ -229,33 +220,18 @@ class ProbeRecorder:
                 core.on_probe = None
             self._detach.append(detach_symbols)
 
-    def _syscall_entry(self, core: CortexM, cycle: int, entries: dict[int | None, int],
-                       returns: dict[int | None, int]) -> None:
-        context = core.syscall_context()
-        if context is None:  # a frame outside RAM: the engine reports that fault itself
-            return
-        number, frame, msp, pc, xpsr = context
-        if number not in entries and number not in returns:
-            return
-        # The caller's frame is on its process stack: the thread resumes at the stacked PC,
-        # with PSP back where it was before the frame. The kernel stack (MSP, a THREAD_SIZE
-        # block per task) names the thread.
-        thread = msp & ~(THREAD_SIZE - 1)
-        if number in entries:
-            self.hits.append((cycle, core.index, entries[number], thread))
-        if number in returns:
-            resumed_sp = frame + 0x20 + (4 if xpsr & 0x200 else 0)
-            self._pending[(core.index, pc & ~1, resumed_sp)] = _SyscallCall(number, thread)
-
     def detach(self) -> None:
         for undo in reversed(self._detach):
             undo()
         self._detach.clear()
+        if self._native in self.machine.native_probes:
+            self.machine.remove_probes(self._native)
 
     def clear(self) -> None:
         """Forget the hits and the calls in flight (after a snapshot restore)."""
-        self.hits.clear()
-        self._pending.clear()
+        self.machine.drain_events()
+        self._native.clear()
+        self._symbol_hits.clear()
 
     # -------------------------------------------------------------- matching
     def samples(self) -> list[tuple[int, ...]]:

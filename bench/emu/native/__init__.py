@@ -13,6 +13,7 @@ import ctypes
 import hashlib
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 from functools import cache
@@ -24,7 +25,7 @@ from bench.errors import BenchError
 
 SOURCE = Path(__file__).with_name("corehook.c")
 SOURCES = (SOURCE, SOURCE.with_name("exceptions.c"), SOURCE.with_name("mmio.c"), SOURCE.with_name("hints.c"),
-           SOURCE.with_name("scheduler.c"), SOURCE.with_name("nvic.h"))  # one library
+           SOURCE.with_name("scheduler.c"), SOURCE.with_name("report.c"), SOURCE.with_name("nvic.h"))  # one library
 MAX_REGIONS = 32
 MAX_PAGES = 2048
 PAGE_SLOTS = 4096
@@ -171,6 +172,16 @@ def state_field(name: str, convert: type = int, doc: str | None = None) -> prope
 
 
 MAX_CORES = 8
+NAME_SIZE = 32
+LINE_SIZE = 20 + NAME_SIZE + 48  # BENCH_LINE
+
+
+class CoreNames(ctypes.Structure):
+    """Mirror of bench_names_t: core names, as the trace writes them."""
+
+    _fields_ = [("name", (ctypes.c_char * NAME_SIZE) * MAX_CORES)]
+
+
 NEEDS_ENGINE_BEFORE_RUN = 100  # bench_lockstep's return value + core index when nothing ran
 NEEDS_ENGINE_IN_RUN = 200  # ... when the native steps ran it part of the way to `run_limit`
 DIVERGED = -1  # bench_lockstep's err: a window's re-run did not retrace the first run (a bug)
@@ -363,4 +374,66 @@ def library() -> ctypes.CDLL:
     lib.bench_nvic_execution_priority.argtypes = [ctypes.POINTER(NvicState), ctypes.c_uint32, ctypes.c_uint32,
                                                   ctypes.c_uint32]
     lib.bench_nvic_execution_priority.restype = ctypes.c_int
+    lib.bench_probes_new.restype = ctypes.c_void_p
+    lib.bench_probes_free.argtypes = [ctypes.c_void_p]
+    lib.bench_probes_clear.argtypes = [ctypes.c_void_p]
+    lib.bench_probes_entry.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]
+    lib.bench_probes_syscall.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int32,
+                                         ctypes.c_int32]
+    lib.bench_probes_sev.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32]
+    for name in ("bench_probes_entry", "bench_probes_syscall", "bench_probes_sev"):
+        getattr(lib, name).restype = ctypes.c_int
+    lib.bench_probes_hits.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]
+    lib.bench_probes_hits.restype = ctypes.c_void_p
+    lib.bench_report_events.argtypes = [ctypes.POINTER(CoreNames), ctypes.c_void_p, ctypes.c_uint32,
+                                        ctypes.c_void_p, ctypes.c_uint32, ctypes.c_char_p,
+                                        ctypes.POINTER(ctypes.c_uint32)]
+    lib.bench_report_events.restype = ctypes.c_uint64
     return lib
+
+
+class NativeProbes:
+    """A probe file's points on engine events, matched in C as the machine reports its events
+    (report.c): hits are (cycle, core index, point index, thread)."""
+
+    _HIT = struct.Struct("<QIIQ")  # bench_hit_t
+
+    def __init__(self) -> None:
+        self._lib = library()
+        self.handle = self._lib.bench_probes_new()
+        if not self.handle:
+            raise MemoryError("bench_probes_new")
+
+    def close(self) -> None:
+        if self.handle:
+            self._lib.bench_probes_free(self.handle)
+            self.handle = None
+
+    def __del__(self) -> None:
+        self.close()
+
+    def on_entry(self, core: int, exception: int, point: int) -> None:
+        """A hit when `core` starts the handler of `exception`."""
+        if self._lib.bench_probes_entry(self.handle, core, exception, point):
+            raise ValueError(f"no exception {exception} on core {core}")
+
+    def on_syscall(self, core: int, number: int, entry: int | None, ret: int | None) -> None:
+        """Hits when `core` enters system call `number`, and when the calling thread resumes."""
+        if self._lib.bench_probes_syscall(self.handle, core, number, -1 if entry is None else entry,
+                                          -1 if ret is None else ret):
+            raise ValueError("too many system-call points")
+
+    def on_sev(self, core: int, point: int) -> None:
+        """A hit when `core` executes SEV (at the SEV's cycle)."""
+        if self._lib.bench_probes_sev(self.handle, core, point):
+            raise ValueError("too many SEV points")
+
+    def clear(self) -> None:
+        self._lib.bench_probes_clear(self.handle)
+
+    def hits(self) -> list[tuple[int, int, int, int]]:
+        n = ctypes.c_uint64()
+        at = self._lib.bench_probes_hits(self.handle, ctypes.byref(n))
+        if not n.value:
+            return []
+        return list(self._HIT.iter_unpack(ctypes.string_at(at, n.value * self._HIT.size)))

@@ -1946,3 +1946,4 @@ int bench_exc_unstack(uc_engine *uc, bench_unstack_t *r)
 #include "mmio.c"
 #include "hints.c"
 #include "scheduler.c"
+#include "report.c"
