@@ -73,16 +73,21 @@ def test_campaign_shards_merge_into_the_unsharded_result(tmp_path, capsys, monke
         assert merged[key] == full[key], key
     assert "round trips/s" in capsys.readouterr().out
 
-    # Interrupted after its first batch, a run keeps that batch; --resume runs only the other.
+    # Interrupted after its first batch (before any timed checkpoint), a run keeps that batch;
+    # --resume runs only the other.
     import bench.scenarios.campaign as campaign
 
-    write_checkpoint = campaign.write_checkpoint
+    fold_batch = campaign.fold_batch
+    folded = []
 
-    def interrupted_after_the_first_batch(document, path):
-        write_checkpoint(document, path)
-        raise KeyboardInterrupt
+    def interrupted_after_the_first_batch(document, payload):
+        if folded:
+            raise KeyboardInterrupt
+        folded.append(payload["index"])
+        fold_batch(document, payload)
 
-    monkeypatch.setattr(campaign, "write_checkpoint", interrupted_after_the_first_batch)
+    monkeypatch.setattr(campaign, "fold_batch", interrupted_after_the_first_batch)
+    monkeypatch.setattr(campaign, "CHECKPOINT_EVERY_S", 1e9)
     assert main(["campaign", "--size", "496", "--samples", "6", "--batch", "3", "--no-progress", "--jobs", "1",
                  "--out", str(tmp_path / "cut")]) == 130
     monkeypatch.undo()
