@@ -2,8 +2,8 @@
  * What the engine reports of the event log (nvic.h: exception steps, SEV, sleeps, wake-ups),
  * in C: each event's trace line, and the hits of the probe rules.
  *
- * Why native: an RPMsg round trip logs ~17 events, and a probe file's points (irq-entry,
- * syscall-entry/-return, sev) are hits on ~16 of them. Formatting each line and calling each
+ * Why native: an RPMsg round trip logs ~17 trace lines, and a probe file's points (irq-entry,
+ * syscall-entry/-return, sev) look at ~16 events. Formatting each line and calling each
  * probe's callbacks in Python took ~14% of a campaign's time; here it is a loop over the log
  * (Machine.drain_events hashes the text, ProbeRecorder reads the hits when it matches chains).
  * Every event goes through the log, the engine's own (CortexM) as well as the native steps',
