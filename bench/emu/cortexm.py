@@ -152,9 +152,6 @@ class CortexM:
         self._cut = 0
         self._lib = native.library()
         self._entry, self._unstack = native.ExceptionEntry(), native.ExceptionUnstack()
-        self.on_exception_entry: list[Callable[[CortexM, int, int], None]] = []
-        # (core, exception, cycle, resumed_pc): resumed_pc is None when the return tail-chains.
-        self.on_exception_return: list[Callable[[CortexM, int, int, int | None], None]] = []
         # (core, probe index, cycle) for each address probe hit, in the order the core ran them.
         self.on_probe: Callable[[CortexM, int, int], None] | None = None
         self.at_breakpoint: int | None = None  # stopped before a debugger breakpoint at this address

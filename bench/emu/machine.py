@@ -33,7 +33,6 @@ from __future__ import annotations
 import ctypes
 import heapq
 import os
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -45,7 +44,6 @@ from bench.emu.trace import Trace
 from bench.errors import BenchError, GuestError
 
 NEVER = 1 << 62
-_EVENT = struct.Struct("<Q10I")  # bench_event_t
 _EVENTS_OFFSET = native.EventLog.e.offset
 LOCKSTEP_WINDOW = 8192  # cycles a lockstep window's leader may run ahead of the other core
 
@@ -80,8 +78,6 @@ class Machine:
         self.native_probes: list[native.NativeProbes] = []
         self._probe_handles = (ctypes.c_void_p * 1)()
         self.trace.pending = self._drain_if_pending
-        # Observers of every SEV, called at its delivery with the sender and the SEV's cycle.
-        self.sev_listeners: list[Callable[[CortexM, int], None]] = []
         # The event latch each core's SEV sets, and the line it drives (wire_sev_latch).
         self._sev_latches: dict[int, tuple[native.Latch, IrqLine | None]] = {}
         # The cores' shared timing for the hints the native code takes (hints.c): the next
@@ -219,7 +215,7 @@ class Machine:
             for other in self.cores:
                 if other is not core and not other.in_reset:
                     other.signal_event()
-            self.log_event(core, native.EV_DELIVER, at + 1)  # (the SEV listeners, the probes)
+            self.log_event(core, native.EV_DELIVER, at + 1)  # (the probes' SEV points)
             wired = self._sev_latches.get(core.index)
             if wired is not None:
                 latch, line = wired
@@ -259,8 +255,8 @@ class Machine:
             self.drain_events()
 
     def drain_events(self) -> None:
-        """Report the events logged (the native steps' and the engine's, in order): their
-        trace lines and probe hits come from C (native/report.c); callbacks, if any, from here."""
+        """Report the events logged (the native steps' and the engine's, in order): their trace
+        lines and probe hits, in C (native/report.c)."""
         log = self.events
         n = log.n
         if not n:
@@ -278,37 +274,13 @@ class Machine:
                                                  len(self.native_probes), self._report_text, ctypes.byref(lines))
             if lines.value:
                 trace.record_text(self._report_text.raw[:size].decode(), lines.value)
-            if self._event_callbacks():
-                self._call_back(ctypes.string_at(events, n * _EVENT.size))
         finally:
             trace.pending = pending
-
-    def _event_callbacks(self) -> bool:
-        return bool(self.sev_listeners) or any(c.on_exception_entry or c.on_exception_return for c in self.cores)
-
-    def _call_back(self, raw: bytes) -> None:
-        """The Python observers of the logged events (on_exception_entry, on_exception_return,
-        sev_listeners), in order."""
-        cores = self.cores
-        for cycle, index, kind, number, pc, *_ in _EVENT.iter_unpack(raw):
-            core = cores[index]
-            if kind == native.EV_ENTRY or kind == native.EV_TAIL_ENTRY:
-                for callback in core.on_exception_entry:
-                    callback(core, number, cycle)
-            elif kind == native.EV_RETURN:
-                for callback in core.on_exception_return:
-                    callback(core, number, cycle, pc)
-            elif kind == native.EV_TAIL_RETURN:
-                for callback in core.on_exception_return:
-                    callback(core, number, cycle, None)
-            elif kind == native.EV_DELIVER:
-                for listener in self.sev_listeners:
-                    listener(core, cycle - 1)
 
     def log_event(self, core: CortexM, kind: int, cycle: int, number: int = 0, pc: int = 0, sp: int = 0,
                   context: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)) -> None:
         """Report an event the engine took itself, as the native steps log theirs (nvic.h):
-        the one way events reach the trace, the probes and the callbacks."""
+        the one way events reach the trace and the probes."""
         log = self.events
         if log.n >= native.EVENT_LOG:
             self.drain_events()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bench.emu.cortexm import CortexM
 from bench.emu.machine import Machine
+from bench.emu.native import NativeProbes
 from bench.emu.nvic import IRQ0
 
 
@@ -35,24 +36,32 @@ def _short(core_name: str) -> str:
 
 
 class IpiProbe:
-    """Collects one latency sample per answered SEV on every inter-core IRQ route."""
+    """Collects one latency sample per answered SEV on every inter-core IRQ route.
+
+    The SEVs and the interrupt entries are probe rules the machine matches as it reports its
+    events (native.NativeProbes); the samples are worked out from their hits in time order.
+    """
 
     def __init__(self, machine: Machine, routes: list[tuple[CortexM, CortexM, int]]) -> None:
+        self.machine = machine
         self.routes = [IpiRoute(s, r, irq) for s, r, irq in routes]
-        machine.sev_listeners.insert(0, self._on_sev)
-        for route in self.routes:
-            route.receiver.on_exception_entry.append(self._on_entry)
-
-    def _on_sev(self, sender: CortexM, at: int) -> None:
-        for route in self.routes:
-            if route.sender is sender and route.outstanding is None:
-                route.outstanding = at
-
-    def _on_entry(self, core: CortexM, number: int, cycle: int) -> None:
-        for route in self.routes:
-            if route.receiver is core and number == IRQ0 + route.irq and route.outstanding is not None:
-                route.samples.append(cycle - route.outstanding)
-                route.outstanding = None
+        self._native = NativeProbes()
+        for k, route in enumerate(self.routes):  # point 2k: the route's SEV; 2k + 1: its ISR entry
+            self._native.on_sev(route.sender.index, 2 * k)
+            self._native.on_entry(route.receiver.index, IRQ0 + route.irq, 2 * k + 1)
+        machine.add_probes(self._native)
 
     def by_name(self) -> dict[str, IpiRoute]:
+        """The routes, with the samples of every SEV answered so far."""
+        self.machine.drain_events()
+        for route in self.routes:
+            route.samples, route.outstanding = [], None
+        for cycle, _core, point, _thread in sorted(self._native.hits()):
+            route = self.routes[point // 2]
+            if point % 2 == 0:
+                if route.outstanding is None:
+                    route.outstanding = cycle
+            elif route.outstanding is not None:
+                route.samples.append(cycle - route.outstanding)
+                route.outstanding = None
         return {route.name: route for route in self.routes}

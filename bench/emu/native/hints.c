@@ -16,7 +16,7 @@
  * the delivery comes first among events of its cycle, as it would have been scheduled
  * first; at most one delivery is pending. Otherwise the hint goes to the engine as before.
  * What happens is logged (EV_SEV, EV_SLEEP, EV_WAKE, EV_DELIVER) and reported by the engine
- * in order: trace records, and the SEV listeners (probes) at the delivery.
+ * in order: trace records, and the probes' SEV points at the delivery (report.c).
  * Included by corehook.c (one library).
  */
 
@@ -74,7 +74,7 @@ void bench_machine_deliver(bench_machine_t *m)
             woke(st, now);
         }
     }
-    bench_event_t *e = log_event(m->st[from], EV_DELIVER, 0);  /* the SEV listeners, in order */
+    bench_event_t *e = log_event(m->st[from], EV_DELIVER, 0);  /* (the probes' SEV points) */
     e->cycle = now;
     bench_latch_t *latch = m->sev_latch[from];  /* Lpc43xxCreg's latch, and IrqLine.set */
     if (!latch)
