@@ -264,18 +264,12 @@ class Machine:
         log.n = 0
         self.native_steps += n - self._engine_events
         self._engine_events = 0
-        trace = self.trace
-        # The log is empty now and nothing here runs a core: no record needs it drained first.
-        pending, trace.pending = trace.pending, None
-        try:
-            lines = ctypes.c_uint32()
-            events = ctypes.addressof(log) + _EVENTS_OFFSET
-            size = self._lib.bench_report_events(ctypes.byref(self._core_names), events, n, self._probe_handles,
-                                                 len(self.native_probes), self._report_text, ctypes.byref(lines))
-            if lines.value:
-                trace.record_text(self._report_text.raw[:size].decode(), lines.value)
-        finally:
-            trace.pending = pending
+        lines = ctypes.c_uint32()
+        size = self._lib.bench_report_events(ctypes.byref(self._core_names), ctypes.addressof(log) + _EVENTS_OFFSET,
+                                             n, self._probe_handles, len(self.native_probes), self._report_text,
+                                             ctypes.byref(lines))
+        if lines.value:  # (the log is empty again: the trace's look for pending events finds none)
+            self.trace.record_text(ctypes.string_at(self._report_text, size).decode(), lines.value)
 
     def log_event(self, core: CortexM, kind: int, cycle: int, number: int = 0, pc: int = 0, sp: int = 0,
                   context: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)) -> None:

@@ -30,34 +30,29 @@ class Trace:
         self.pending: Callable[[], None] | None = None
 
     def record(self, cycle: int, core: str, kind: str, **fields: Any) -> None:
-        self.record_line(cycle, core, kind, " ".join(f"{k}={v}" for k, v in sorted(fields.items())), fields)
-
-    def record_line(self, cycle: int, core: str, kind: str, text: str, fields: dict[str, Any]) -> None:
-        """`record` with the fields' canonical text given (" ".join of sorted key=value): for the
-        engine's hot paths, which know it without sorting and formatting a dict."""
-        if self.pending is not None:
-            self.pending()
-        self._lines.append(f"{cycle} {core} {kind} {text}" if text else f"{cycle} {core} {kind}")
-        if len(self._lines) >= HASH_BATCH:
-            self._flush()
-        self.count += 1
+        text = " ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+        self._add(f"{cycle} {core} {kind} {text}" if text else f"{cycle} {core} {kind}", 1)
         if self.keep:
             self.records.append((cycle, core, kind, fields))
 
     def record_text(self, text: str, count: int) -> None:
         """`count` records given as their canonical lines, each ending in a newline (the native
         event report, Machine.drain_events); kept records get their fields back from the text."""
-        if self.pending is not None:
-            self.pending()
-        self._lines.append(text[:-1])
-        if len(self._lines) >= HASH_BATCH:
-            self._flush()
-        self.count += count
+        self._add(text[:-1], count)
         if self.keep:
             for line in text.splitlines():
                 cycle, core, kind, *fields = line.split(" ")
                 self.records.append((int(cycle), core, kind,
                                      {key: int(value) for key, value in (f.split("=") for f in fields)}))
+
+    def _add(self, lines: str, count: int) -> None:
+        """`count` canonical lines (joined by newlines) into the digest, after what is pending."""
+        if self.pending is not None:
+            self.pending()
+        self._lines.append(lines)
+        if len(self._lines) >= HASH_BATCH:
+            self._flush()
+        self.count += count
 
     def _flush(self) -> None:
         if self._lines:

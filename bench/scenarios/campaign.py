@@ -350,7 +350,7 @@ def run_campaign(options: CampaignOptions) -> dict[str, Any]:
     jobs = options.jobs or min(2, os.cpu_count() or 1)
     jobs = max(1, min(jobs, len(batches)))
     checkpoint = out / PARTIAL_NAME
-    last_checkpoint = [time.monotonic()]
+    last_checkpoint = time.monotonic()
     results: list[dict[str, Any]] = []
     total = sum(batch.count for batch in batches)
     wall = time.perf_counter()
@@ -358,14 +358,15 @@ def run_campaign(options: CampaignOptions) -> dict[str, Any]:
     with _progress(options.progress, total,
                                    f"campaign {options.shard[0]}/{options.shard[1]}, {jobs} job(s)") as advance:
         def on_result(kind: str, payload: Any) -> None:
+            nonlocal last_checkpoint
             if kind == "model":
                 document["model"] = payload
             else:
                 results.append(payload)
                 fold_batch(document, payload)
-                if time.monotonic() - last_checkpoint[0] >= CHECKPOINT_EVERY_S:
+                if time.monotonic() - last_checkpoint >= CHECKPOINT_EVERY_S:
                     write_checkpoint(document, checkpoint)
-                    last_checkpoint[0] = time.monotonic()
+                    last_checkpoint = time.monotonic()
                 advance(payload["count"])
         try:
             if jobs == 1:

@@ -9,7 +9,7 @@
  * Every event goes through the log, the engine's own (CortexM) as well as the native steps',
  * so these lines and rules are the only ones.
  *
- * Lines are the trace's canonical text (Trace.record_line): "<cycle> <core> <kind> <fields>",
+ * Lines are the trace's canonical text (Trace.record): "<cycle> <core> <kind> <fields>",
  * fields as key=value sorted by key, numbers in decimal.
  * Included by corehook.c (one library).
  */
@@ -135,10 +135,13 @@ static bench_call_t *call_resumed(bench_probes_t *p, uint32_t core, uint32_t pc,
 static void follow_call(bench_probes_t *p, uint32_t core, uint32_t pc, uint32_t sp, uint32_t number,
                         uint64_t thread)
 {
-    bench_call_t *slot = call_resumed(p, core, pc, sp);
-    for (uint32_t i = 0; !slot || (slot->seq && i < BENCH_CALLS); i++)  /* a free slot, or the oldest */
-        if (!slot || p->calls[i].seq < slot->seq)
-            slot = &p->calls[i];
+    bench_call_t *slot = call_resumed(p, core, pc, sp);  /* (the same place again: replaced) */
+    if (!slot) {  /* a free slot (seq 0), else the oldest */
+        slot = &p->calls[0];
+        for (uint32_t i = 1; i < BENCH_CALLS && slot->seq; i++)
+            if (p->calls[i].seq < slot->seq)
+                slot = &p->calls[i];
+    }
     *slot = (bench_call_t){core, pc, sp, number, thread, ++p->seq};
 }
 
