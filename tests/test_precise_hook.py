@@ -13,6 +13,8 @@ from __future__ import annotations
 import pytest
 from unicorn import arm_const as A
 
+from bench.emu import native
+from bench.scenarios.remoteproc import echo
 from tests.guest.build import assemble, machine, symbol
 
 PROGRAM = """
@@ -63,9 +65,10 @@ def _outcome(built, hits) -> tuple:
     return regs, sevs, list(hits), core.cycles
 
 
-def _run(tmp_path, elf, cut: int | None) -> tuple:
+def _run(tmp_path, elf, cut: int | None, bulk: bool = True) -> tuple:
     built = machine(tmp_path, elf)
     core = built.core("cpu")
+    core.precise_bulk = bulk
     hits: list[tuple[int, int]] = []
     core.on_probe = lambda _core, probe, cycle: hits.append((probe, cycle))
     core.set_probes([symbol(elf, "target")])
@@ -79,10 +82,39 @@ def _run(tmp_path, elf, cut: int | None) -> tuple:
     return _outcome(built, hits)
 
 
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "per-instruction"])
 @pytest.mark.parametrize("cut", [CYCLES, 7, 1], ids=["one-run", "cut-every-7", "cut-every-cycle"])
-def test_precise_runs_of_known_plain_code_match_the_fast_instance(tmp_path, cut):
+def test_precise_runs_of_known_plain_code_match_the_fast_instance(tmp_path, cut, bulk):
     elf = assemble(tmp_path, PROGRAM)
     reference = _run(tmp_path, elf, None)
     (r5, _r6, _r7), sevs, hits, _cycles = reference
     assert r5 == 12 and len(sevs) >= 6 and len(hits) >= 12  # the program ran through every path
-    assert _run(tmp_path, elf, cut) == reference
+    assert _run(tmp_path, elf, cut, bulk) == reference
+
+
+def test_bulk_blocks_give_the_per_instruction_result(linux, linux_booted):
+    """The precise instance runs plain blocks in bulk, each instruction counting itself inline
+    (bench_hook_block_precise), with TLB fills, device accesses and exceptions in the middle of
+    such blocks: Linux and the M0 echoing RPMsg in lockstep windows must leave the trace of the
+    hook seeing every instruction (AMP_BENCH_PRECISE_BULK=off), cycle for cycle."""
+    if not native.library().bench_has_insn_gate():
+        pytest.skip("needs the bench's Unicorn build (third_party/unicorn, patch 0008)")
+    machine = linux.session.machine
+    _, snapshot = linux_booted
+    digests, bulk_blocks = {}, {}
+    try:
+        for bulk in (False, True):
+            linux.restore(snapshot)
+            for core in machine.cores:
+                core.precise_bulk = bulk
+            before = sum(core.bulk_blocks for core in machine.cores)
+            result: dict = {}
+            echo(linux, result, sizes=[1, 496], count=3)
+            assert result["passed"] and result["mismatches"] == 0, result
+            digests[bulk] = machine.trace.digest
+            bulk_blocks[bulk] = sum(core.bulk_blocks for core in machine.cores) - before
+    finally:
+        for core in machine.cores:
+            core.precise_bulk = True
+    assert bulk_blocks[False] == 0 and bulk_blocks[True] > 1000
+    assert digests[True] == digests[False]

@@ -114,6 +114,9 @@ class CortexM:
         # Exceptions the native code can take (exceptions.c) it takes; "off" leaves every one to
         # the Python engine below, to check them against.
         st.native_exc = int(os.environ.get("AMP_BENCH_NATIVE_EXC", "on") != "off")
+        # The precise instance runs plain blocks in bulk, counted inline (bench_hook_block_precise;
+        # needs the bench's Unicorn build); "off" has its hook see every instruction, to check against.
+        st.precise_bulk = int(os.environ.get("AMP_BENCH_PRECISE_BULK", "on") != "off")
         self._hook_handles: list[ctypes.c_size_t] = []
         self._regs_of: dict[Uc, Registers] = {}
         self._unmapped_hooks: dict[Uc, list[int]] = {}
@@ -218,6 +221,9 @@ class CortexM:
         self._halted_error = error
         self.state.halted = int(error is not None)
     use_sites = native.state_field("use_sites", bool)
+    precise_bulk = native.state_field("precise_bulk", bool)
+    bulk_blocks = native.state_field("bulk_blocks", doc="blocks the precise instance ran in bulk (for tests and "
+                                     "benchmarks)")
     sites_learned = native.state_field("sites_learned", doc="sites bench_learn_site made (for tests and benchmarks)")
 
     @property
@@ -296,6 +302,8 @@ class CortexM:
 
         def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
             machine.native.engine_called = 1  # (the native loop lets the engine look after this step)
+            if self.state.bulk:  # a precise block running in bulk: the hook's exact view first
+                self._lib.bench_precise_sync(ctypes.byref(self.state))
             exempt = exact is not None and not exact(offset, False)
             if exempt or self._access_is_live():
                 previous, machine.running = machine.running, self  # the lockstep loop may not have said
@@ -313,6 +321,8 @@ class CortexM:
 
         def on_write(uc: Uc, offset: int, size: int, value: int, user_data: object) -> None:
             machine.native.engine_called = 1
+            if self.state.bulk:
+                self._lib.bench_precise_sync(ctypes.byref(self.state))
             if self._access_is_live():
                 previous, machine.running = machine.running, self
                 try:
@@ -748,6 +758,8 @@ class CortexM:
             return False
         finally:
             self._emulating = False
+            if self.state.bulk:
+                self._lib.bench_precise_sync(ctypes.byref(self.state))
             if stop_at != UNTIL_NEVER:
                 uc.ctl_set_exits([UNTIL_NEVER])
         return True

@@ -116,7 +116,11 @@ class CoreState(ctypes.Structure):
         ("it_dirty", ctypes.c_uint32),
         ("at_site", ctypes.c_uint32),
         ("code_flush", ctypes.c_uint32),
+        ("insn_gate", ctypes.c_uint32),
         ("break_skip", ctypes.c_uint64),
+        ("insn_pc", ctypes.c_uint64),
+        ("bulk_count", ctypes.c_uint64),
+        ("bulk", ctypes.c_uint32),
         ("emu_stop", ctypes.c_void_p),
         ("regions", Region * MAX_REGIONS),
         ("executed", PageSet),
@@ -161,6 +165,8 @@ class CoreState(ctypes.Structure):
         ("exec_episode", ctypes.c_uint32),
         ("exec_age", ctypes.c_uint32),
         ("machine", ctypes.c_void_p),
+        ("precise_bulk", ctypes.c_uint32),
+        ("bulk_blocks", ctypes.c_uint64),
     ]
 
 
@@ -327,6 +333,10 @@ def library() -> ctypes.CDLL:
     if not path.exists():
         _build(path)
     lib = ctypes.CDLL(str(path))
+    lib.bench_core_state_size.restype = ctypes.c_size_t
+    if lib.bench_core_state_size() != ctypes.sizeof(CoreState):  # (a field added on one side only)
+        raise RuntimeError(f"{path}: bench_core_state_t is {lib.bench_core_state_size()} bytes, its mirror "
+                           f"CoreState {ctypes.sizeof(CoreState)}")
     lib.bench_attach.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState), ctypes.POINTER(ctypes.c_size_t),
                                  ctypes.c_int]
     lib.bench_attach.restype = ctypes.c_int
@@ -337,6 +347,8 @@ def library() -> ctypes.CDLL:
     lib.bench_pages_clear.argtypes = [ctypes.POINTER(PageSet)]
     lib.bench_exec_remember.argtypes = [ctypes.POINTER(CoreState)]
     lib.bench_exec_forget.argtypes = [ctypes.POINTER(CoreState)]
+    lib.bench_precise_sync.argtypes = [ctypes.POINTER(CoreState)]
+    lib.bench_has_insn_gate.argtypes = []
     lib.bench_exec_changed.argtypes = [ctypes.POINTER(CoreState)]
     lib.bench_exec_changed.restype = ctypes.c_int
     lib.bench_drop_written.argtypes = [ctypes.c_void_p, ctypes.POINTER(CoreState)]

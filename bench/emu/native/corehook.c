@@ -96,7 +96,11 @@ typedef struct {
     /* (the next three are here, with the others the hooks' common paths read) */
     uint32_t at_site;     /* see site_count */
     uint32_t code_flush;  /* fast instance: a page turned code since the TLB was flushed (mark_code) */
+    uint32_t insn_gate;   /* precise instance: 0 while a block runs in bulk (see bench_hook_block_precise) */
     uint64_t break_skip;  /* resuming from a breakpoint here: let it run once */
+    uint64_t insn_pc;     /* ... the instruction of that block that started last */
+    uint64_t bulk_count;  /* ... the count when that block began */
+    uint32_t bulk;        /* ... a block runs in bulk: the fields above are to be worked out (precise_sync) */
     uc_err (*emu_stop)(uc_engine *);
     bench_region_t regions[BENCH_MAX_REGIONS];
     /* Code coherence between the two instances of a core: the pages the precise instance
@@ -152,6 +156,8 @@ typedef struct {
     uint32_t exec_episode;  /* precise instance: how many times the core came to it (bench_exec_age) */
     uint32_t exec_age;    /* ... and after how many episodes unrun a page's code is dropped */
     struct bench_machine *machine;  /* the cores' shared timing (hints.c); NULL: hints go to the engine */
+    uint32_t precise_bulk;  /* precise instance: plain blocks may run in bulk (bench_hook_block_precise) */
+    uint64_t bulk_blocks;   /* ... how many did (for tests and benchmarks) */
 } bench_core_state_t;
 
 /* The native exception steps (exceptions.c, included at the end). */
@@ -888,9 +894,58 @@ static inline void insn_runs(bench_core_state_t *st, uint64_t addr, uint32_t siz
     st->count++;
 }
 
+extern uc_err uc_set_insn_gate(uc_engine *uc, const uint32_t *gate, uint64_t *counter, uint64_t *pc)
+    __attribute__((weak));
+
+/*
+ * Precise instance, with Unicorn patched (third_party/unicorn: uc_set_insn_gate): a block
+ * whose instructions the hook would only count runs "in bulk", each instruction counting
+ * itself inline and noting its address (insn_pc), without a call (bench_hook_block_precise).
+ * Whatever may run inside such a block (a TLB fill, a device access, an exception) calls
+ * precise_sync first: the instructions after it go back to the hook, and the hook's view is
+ * what it would be had it counted every instruction itself (the one that started last is the
+ * hook's last). Measured: the call per instruction was the largest part of the precise hook's
+ * cost, and the precise hook the largest cost of a lockstep window.
+ */
+static inline void precise_sync(bench_core_state_t *st)
+{
+    if (!st->bulk)
+        return;
+    st->bulk = 0;
+    st->insn_gate = 1;
+    if (st->count == st->bulk_count)
+        return;  /* none of the block ran: the hook's view is as the block found it */
+    const uint8_t *p = peek(st, st->insn_pc, 2);
+    uint32_t size = p ? insn_size((uint16_t)(p[0] | (p[1] << 8))) : 2;
+    st->block_base = st->count - 1;
+    st->block_addr = st->insn_pc;
+    st->block_size = size;
+    st->prev_end = st->insn_pc + size;
+}
+
+/* For the engine's check of its mirror of the core state (native.CoreState). */
+size_t bench_core_state_size(void)
+{
+    return sizeof(bench_core_state_t);
+}
+
+/* Whether precise instances can run blocks in bulk (Unicorn patched: uc_set_insn_gate). */
+int bench_has_insn_gate(void)
+{
+    return uc_set_insn_gate != 0;
+}
+
+/* For the engine: the precise instance's hook state, exact (see precise_sync). */
+void bench_precise_sync(bench_core_state_t *st)
+{
+    precise_sync(st);
+}
+
 void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
+    if (st->bulk)  /* an IT-block instruction inside a block that runs in bulk: always hooked */
+        precise_sync(st);
     if (addr < st->plain_end && addr >= st->plain_start && st->count < st->limit && st->count < st->soft_limit
         && !st->stop_next && st->reason == STOP_NONE && !st->it_dirty
         && (addr == st->prev_end || st->prev_end < st->it_start || st->prev_end >= st->it_end)) {
@@ -966,6 +1021,81 @@ static void hook_code_looking(uc_engine *uc, uint64_t addr, uint32_t size, bench
 }
 
 /*
+ * Precise instance, patched Unicorn: what the block hook needs of a block, worked out when it
+ * is translated (see block_word): PLAIN when no instruction is a hint, an IT, a CPSIE or an
+ * MSR to a mask (no 0xBFxx halfword at all), with its instruction count. Probes are looked for
+ * when the block runs: they come and go without the precise instance's code being dropped.
+ */
+static uint32_t block_word_precise(uc_engine *uc, uint64_t addr, uint32_t size, uint32_t insns, void *user)
+{
+    bench_core_state_t *st = (bench_core_state_t *)user;
+    (void)uc;
+    (void)insns;
+    if (!size || size > WORD_SIZE_MASK)
+        return size;
+    const uint8_t *p = peek(st, addr, size);
+    if (!p)
+        return WORD_KNOWN | size;
+    uint32_t off = 0, n = 0;
+    while (off < size) {
+        uint16_t hw = (uint16_t)(p[off] | (p[off + 1] << 8));
+        uint32_t isz = insn_size(hw);
+        if (off + isz > size || (hw & 0xFF00) == 0xBF00 || classify(p + off, isz) != K_PLAIN)
+            return WORD_KNOWN | size;
+        off += isz;
+        n++;
+    }
+    return n > WORD_COUNT_MASK ? WORD_KNOWN | size : WORD_KNOWN | WORD_PLAIN | size | (n << WORD_COUNT_SHIFT);
+}
+
+/*
+ * Precise instance, patched Unicorn: before a block runs, whether all the instruction hook
+ * would do for each of its instructions is count it (see hook_code_looking): a plain block
+ * that fits in the limits, with no stop asked for, no probe or breakpoint, no IT block in
+ * play, on pages the hook has noted as executed (and as read by the window) already. Then it
+ * runs in bulk (see precise_sync); else the instruction hook sees every instruction.
+ */
+void bench_hook_block_precise(uc_engine *uc, uint64_t addr, uint32_t word, void *user)
+{
+    bench_core_state_t *st = (bench_core_state_t *)user;
+    precise_sync(st);  /* the block before ran whole in bulk: the hook's view after it */
+    uint32_t n = (word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK, size = word & WORD_SIZE_MASK;
+    if (!st->precise_bulk || (word & (WORD_KNOWN | WORD_PLAIN)) != (WORD_KNOWN | WORD_PLAIN) || st->stop_next || st->reason != STOP_NONE
+        || st->it_dirty || st->break_skip || st->count + n > st->limit || st->count + n > st->soft_limit
+        || (addr != st->prev_end && st->prev_end >= st->it_start && st->prev_end < st->it_end)
+        || (addr < st->it_end && addr + size > st->it_start))
+        return;
+    for (uint32_t i = 0; i < st->nprobes; i++)
+        if (st->probe_pc[i] >= addr && st->probe_pc[i] < addr + size)
+            return;
+    /* What the instruction hook does at a page's first instruction, for the block's pages. */
+    uint32_t first = (uint32_t)(addr >> BENCH_PAGE_BITS), last = (uint32_t)((addr + size - 1) >> BENCH_PAGE_BITS);
+    struct bench_spec *sp = st->spec && st->spec->mode ? st->spec : 0;
+    for (uint32_t page = first; page <= last; page++) {
+        if (st->exec_seen[page] != (uint16_t)st->exec_episode) {
+            uint32_t known = st->executed.n + st->executed.overflow;
+            note_page(&st->executed, page);
+            st->exec_seen[page] = (uint16_t)st->exec_episode;
+            if (st->executed.n + st->executed.overflow != known)
+                refill_tlb(uc);  /* (see hook_code_looking) */
+        }
+        if (sp && !has_page(&sp->reads, page)) {
+            spec_access(uc, st, sp, (uint64_t)page << BENCH_PAGE_BITS, 1, 0);
+            if (st->reason == STOP_CONFLICT) {
+                st->stop_pc = addr;  /* stopped before the block's first instruction */
+                return;
+            }
+            if (st->stop_next)
+                return;  /* (the window's record is full: the instruction hook stops) */
+        }
+    }
+    st->bulk = 1;
+    st->bulk_count = st->count;
+    st->insn_gate = 0;
+    st->bulk_blocks++;
+}
+
+/*
  * Precise instance, at a data access: Unicorn restores the CPU state from the translated
  * block when it fills the TLB, which stores the IT state into the CPU for an access inside
  * an IT block (see clear_it_state).
@@ -994,9 +1124,27 @@ static inline void it_after_access(uc_engine *uc, bench_core_state_t *st)
  * Precise instance: Unicorn asks where a page is (UC_TLB_VIRTUAL). The bench maps guest
  * addresses one to one; what matters is what the fill tells (see struct bench_spec).
  */
+static bool precise_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *result,
+                         bench_core_state_t *st);
+
 bool bench_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *result, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
+    int in_bulk = st->bulk && type != UC_MEM_FETCH;  /* (a fetch comes between blocks) */
+    precise_sync(st);
+    bool found = precise_fill(uc, vaddr, type, result, st);
+    if (in_bulk && st->reason == STOP_NONE && !st->stop_next && !st->it_dirty) {
+        /* Nothing the rest of the block needs the instruction hook for: on in bulk. */
+        st->bulk = 1;
+        st->bulk_count = st->count;
+        st->insn_gate = 0;
+    }
+    return found;
+}
+
+static bool precise_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *result,
+                         bench_core_state_t *st)
+{
     struct bench_spec *sp = st->spec;
     uint32_t page = (uint32_t)(vaddr >> BENCH_PAGE_BITS);
     uint64_t base = (uint64_t)page << BENCH_PAGE_BITS;
@@ -1157,6 +1305,7 @@ void bench_exec_forget(bench_core_state_t *st)
 {
     bench_pages_clear(&st->executed);
     st->exec_remembered = 0;
+    st->exec_episode++;  /* no page counts as run in this episode (bench_hook_block_precise) */
 }
 
 /* The precise instance resumes: has code it translated changed since (or too much to tell)? */
@@ -1398,6 +1547,7 @@ static int run_core(bench_lockstep_t *ls, uint32_t k, uint64_t limit, int ahead,
     st->intno = 0;  /* what an undone run saw is not this run's */
     st->mmio_aborted = 0;
     *err = uc_emu_start(ls->uc[k], ls->pc[k] | 1, 0xFFFFFFFFu, 0, 0);
+    precise_sync(st);
     if (*err == UC_ERR_OK && st->reason == STOP_LIMIT) {
         ls->pc[k] = st->stop_pc;
         return 1;
@@ -1775,8 +1925,18 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
         err = uc_hook_add(uc, &fill_handle, UC_HOOK_INTR, (void *)bench_hook_intr, st, 1, 0);
     if (err != UC_ERR_OK)
         return err;
-    if (precise)
+    if (precise) {
+        st->insn_gate = 1;
+        if (uc_set_insn_gate && uc_set_block_word
+            && uc_set_insn_gate(uc, &st->insn_gate, &st->count, &st->insn_pc) == UC_ERR_OK
+            && uc_set_block_word(uc, block_word_precise, st) == UC_ERR_OK) {
+            uc_hook block_handle;
+            err = uc_hook_add(uc, &block_handle, UC_HOOK_BLOCK, (void *)bench_hook_block_precise, st, 1, 0);
+            if (err != UC_ERR_OK)
+                return err;
+        }
         return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)bench_hook_code, st, 1, 0);
+    }
     st->block_words = use_block_words(uc, st);
     return uc_hook_add(uc, handle, UC_HOOK_BLOCK, (void *)bench_hook_block, st, 1, 0);
 }

@@ -317,6 +317,7 @@ int bench_run_loop(uc_engine *uc, bench_core_state_t *st, int precise)
             precise_run_starts(st, st->pc);
         }
         uc_err err = uc_emu_start(uc, st->pc | 1, 0, 0, 0);
+        precise_sync(st);
         if (err != UC_ERR_OK) {
             st->last_err = (uint32_t)err;
             return BENCH_RUN_DISPATCH;
@@ -338,6 +339,7 @@ int bench_run_fast(uc_engine *uc, bench_core_state_t *st)
 void bench_hook_intr(uc_engine *uc, uint32_t intno, void *user)
 {
     bench_core_state_t *st = (bench_core_state_t *)user;
+    precise_sync(st);
     st->intno = intno + 1;
     st->emu_stop(uc);
 }

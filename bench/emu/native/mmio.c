@@ -116,6 +116,7 @@ static uint64_t bench_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, v
 {
     bench_mmio_t *m = (bench_mmio_t *)user;
     const bench_counter_t *c = m->counter;
+    precise_sync(m->st);  /* (a block running in bulk: this instruction's count, the hook after it) */
     if (c && offset == c->offset && size == 4 && m->st->at_site) {
         /* the cycle the engine's read would see: the site's instruction starts at site_count */
         int64_t ticks = c->ticks;
@@ -151,6 +152,7 @@ static void bench_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint
 {
     bench_mmio_t *m = (bench_mmio_t *)user;
     bench_latch_t *latch = latch_at(m, offset, size);
+    precise_sync(m->st);
     if (latch && latch->target == m->st && (m->st->at_site || m->precise)) {
         if (m->precise && !m->st->mmio_live) {  /* ahead of another core: the engine's abort */
             m->st->mmio_aborted = 1;
