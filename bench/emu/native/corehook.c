@@ -1900,7 +1900,8 @@ int bench_attach(uc_engine *uc, bench_core_state_t *st, uc_hook *handle, int pre
      * call after every load and store (the slow path looks for a stop instead), a site's
      * hook called directly (not through a walk of every site's hook), and no helper call
      * at every block's start or after every hooked instruction (an inline look for a stop),
-     * and direct jumps linked across pages (guest addresses map to themselves, below). */
+     * direct jumps linked across pages (guest addresses map to themselves, below), and, on
+     * the precise instance, plain blocks counted inline (bench_hook_block_precise). */
     st->fills_keep_state = uc_set_fill_keeps_state && uc_set_fill_keeps_state(uc, true) == UC_ERR_OK;
     st->exit_on_slow_path = uc_set_exit_check_on_slow_path && uc_set_exit_check_on_slow_path(uc, true) == UC_ERR_OK;
     if (uc_set_direct_covering_hook)
