@@ -23,7 +23,8 @@ def _rates(document: dict[str, Any]) -> dict[str, float]:
     records = document["batch_records"].values()
     busy_s = sum(record["wall_s"] for record in records) / throughput["jobs"]  # (the processes run side by side)
     round_trips = sum(record["count"] for record in records)
-    return {"overall": throughput["round_trips_per_s"], "in_batches": round(round_trips / busy_s, 1),
+    in_batches = round(round_trips / busy_s, 1) if busy_s > 0 else throughput["round_trips_per_s"]
+    return {"overall": throughput["round_trips_per_s"], "in_batches": in_batches,
             "start_s": round(max(0.0, throughput["wall_s"] - busy_s), 2)}
 
 
