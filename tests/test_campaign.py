@@ -8,7 +8,7 @@ import pytest
 
 from bench.cli import main
 from bench.errors import BenchError
-from bench.measure.campaign_perf import _rates
+from bench.measure.campaign_perf import batch_rates
 from bench.measure.report import merge_documents
 from bench.scenarios.campaign import CampaignOptions, parse_shard, plan, shard_of
 
@@ -30,7 +30,7 @@ def test_campaign_benchmark_tells_the_batch_rate_from_the_start_up():
     """Two processes ran two batches each side by side in 1.5 s of batches, after 0.5 s of boot."""
     document = {"throughput": {"jobs": 2, "wall_s": 2.0, "round_trips_per_s": 2000.0},
                 "batch_records": {str(i): {"count": 1000, "wall_s": 0.75} for i in range(4)}}
-    assert _rates(document) == {"overall": 2000.0, "in_batches": 2666.7, "start_s": 0.5}
+    assert batch_rates(document) == {"overall": 2000.0, "in_batches": 2666.7, "start_s": 0.5}
 
 
 def test_merge_refuses_other_campaigns_and_repeated_shards():

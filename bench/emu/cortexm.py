@@ -302,8 +302,7 @@ class CortexM:
 
         def on_read(uc: Uc, offset: int, size: int, user_data: object) -> int:
             machine.native.engine_called = 1  # (the native loop lets the engine look after this step)
-            if self.state.bulk:  # a precise block running in bulk: the hook's exact view first
-                self._lib.bench_precise_sync(ctypes.byref(self.state))
+            self._precise_sync()
             exempt = exact is not None and not exact(offset, False)
             if exempt or self._access_is_live():
                 previous, machine.running = machine.running, self  # the lockstep loop may not have said
@@ -321,8 +320,7 @@ class CortexM:
 
         def on_write(uc: Uc, offset: int, size: int, value: int, user_data: object) -> None:
             machine.native.engine_called = 1
-            if self.state.bulk:
-                self._lib.bench_precise_sync(ctypes.byref(self.state))
+            self._precise_sync()
             if self._access_is_live():
                 previous, machine.running = machine.running, self
                 try:
@@ -372,6 +370,12 @@ class CortexM:
             return access()
         finally:
             st.count = end
+
+    def _precise_sync(self) -> None:
+        """Inside a block the precise instance runs in bulk, or after one: the hook's exact view
+        (the count and the instruction that started last; native precise_sync)."""
+        if self.state.bulk:
+            self._lib.bench_precise_sync(ctypes.byref(self.state))
 
     def _access_is_live(self) -> bool:
         """Whether a device access takes effect now, or is aborted and replayed at its exact cycle.
@@ -758,8 +762,7 @@ class CortexM:
             return False
         finally:
             self._emulating = False
-            if self.state.bulk:
-                self._lib.bench_precise_sync(ctypes.byref(self.state))
+            self._precise_sync()
             if stop_at != UNTIL_NEVER:
                 uc.ctl_set_exits([UNTIL_NEVER])
         return True

@@ -17,7 +17,7 @@ from bench.scenarios.campaign import CampaignOptions, run_campaign
 REFERENCE_SAMPLES = 4_000_000
 
 
-def _rates(document: dict[str, Any]) -> dict[str, float]:
+def batch_rates(document: dict[str, Any]) -> dict[str, float]:
     """Overall and in-batch round trips per second, and the start-up time, of one campaign run."""
     throughput = document["throughput"]
     records = document["batch_records"].values()
@@ -37,7 +37,7 @@ def run_campaign_perf(platform: str, samples: int) -> dict[str, Any]:
             results[jobs] = run_campaign(options)
     if results[1]["histograms"] != results[2]["histograms"]:
         raise RuntimeError("one and two processes gave different histograms: the campaign is not deterministic")
-    rates = {jobs: _rates(document) for jobs, document in results.items()}
+    rates = {jobs: batch_rates(document) for jobs, document in results.items()}
     estimate_s = rates[2]["start_s"] + REFERENCE_SAMPLES / rates[2]["in_batches"]
     document = {
         "samples": samples, "size": 496,

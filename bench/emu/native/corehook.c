@@ -93,13 +93,13 @@ typedef struct {
     uint64_t plain_start, plain_end;  /* precise hook: code it has nothing to do for but count
                                        * (see plain_run_end); plain_end 0: none known */
     uint32_t it_dirty;    /* Unicorn stored an IT state in the CPU during the current IT block */
-    /* (the next three are here, with the others the hooks' common paths read) */
+    /* (the next ones are here, with the others the hooks' common paths read) */
     uint32_t at_site;     /* see site_count */
     uint32_t code_flush;  /* fast instance: a page turned code since the TLB was flushed (mark_code) */
     uint32_t insn_gate;   /* precise instance: 0 while a block runs in bulk (see bench_hook_block_precise) */
     uint64_t break_skip;  /* resuming from a breakpoint here: let it run once */
     uint64_t insn_pc;     /* ... the instruction of that block that started last */
-    uint64_t bulk_count;  /* ... the count when that block began */
+    uint64_t bulk_count;  /* ... the count when it went in bulk (its start, or a TLB fill inside) */
     uint32_t bulk;        /* ... a block runs in bulk: the fields above are to be worked out (precise_sync) */
     uc_err (*emu_stop)(uc_engine *);
     bench_region_t regions[BENCH_MAX_REGIONS];
@@ -845,6 +845,13 @@ static inline int ends_line(const uint8_t *p, uint32_t size)
     return (hw & 0xF800) == 0xF000 && (hw2 & 0xD000) == 0x9000;
 }
 
+/* The precise hook only counts the instruction at `p`: no hint, IT, CPSIE or MSR to a mask
+ * (no 0xBFxx halfword at all). */
+static inline int only_counted(const uint8_t *p, uint32_t size)
+{
+    return p[1] != 0xBF && classify(p, size) == K_PLAIN;
+}
+
 static uint64_t plain_run_end(bench_core_state_t *st, uint64_t addr, uint64_t next)
 {
     uint64_t page_end = (addr | (BENCH_PAGE_SIZE - 1)) + 1;
@@ -866,7 +873,7 @@ static uint64_t plain_run_end(bench_core_state_t *st, uint64_t addr, uint64_t ne
         const uint8_t *q = p + (at - next);
         uint16_t hw = (uint16_t)(q[0] | (q[1] << 8));
         uint32_t isz = insn_size(hw);
-        if (at + isz > end || (hw & 0xFF00) == 0xBF00 || classify(q, isz) != K_PLAIN)
+        if (at + isz > end || !only_counted(q, isz))
             break;
         at += isz;
         if (ends_line(q, isz))
@@ -923,6 +930,14 @@ static inline void precise_sync(bench_core_state_t *st)
     st->prev_end = st->insn_pc + size;
 }
 
+/* The instructions from here to the block's end count themselves (see precise_sync). */
+static inline void enter_bulk(bench_core_state_t *st)
+{
+    st->bulk = 1;
+    st->bulk_count = st->count;
+    st->insn_gate = 0;
+}
+
 /* For the engine's check of its mirror of the core state (native.CoreState). */
 size_t bench_core_state_size(void)
 {
@@ -956,6 +971,17 @@ void bench_hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
         return;
     }
     hook_code_looking(uc, addr, size, st);
+}
+
+/* The precise instance runs code from `page` in this episode. A page that turns code drops
+ * the TLB: no data-only entry may outlive that (bench_tlb_fill). */
+static inline void note_executed(uc_engine *uc, bench_core_state_t *st, uint32_t page)
+{
+    uint32_t known = st->executed.n + st->executed.overflow;
+    note_page(&st->executed, page);
+    st->exec_seen[page] = (uint16_t)st->exec_episode;
+    if (st->executed.n + st->executed.overflow != known)
+        refill_tlb(uc);
 }
 
 /* The precise hook's instruction it must look at (see bench_hook_code). */
@@ -999,12 +1025,8 @@ static void hook_code_looking(uc_engine *uc, uint64_t addr, uint32_t size, bench
             st->it_end = end;
         }
     }
-    uint32_t known = st->executed.n + st->executed.overflow;
-    note_page(&st->executed, (uint32_t)(addr >> BENCH_PAGE_BITS));
-    st->exec_seen[addr >> BENCH_PAGE_BITS] = (uint16_t)st->exec_episode;  /* (a page's first instruction
-                                                                            * in a run comes here) */
-    if (st->executed.n + st->executed.overflow != known)
-        refill_tlb(uc);  /* a page turned code: no data-only entry may outlive that (bench_tlb_fill) */
+    note_executed(uc, st, (uint32_t)(addr >> BENCH_PAGE_BITS));  /* (a page's first instruction in a run
+                                                                   * comes here) */
     if (st->spec && st->spec->mode) {
         spec_access(uc, st, st->spec, addr, size, 0);  /* code counts as read: a write there is a conflict */
         if (st->reason == STOP_CONFLICT) {
@@ -1038,9 +1060,8 @@ static uint32_t block_word_precise(uc_engine *uc, uint64_t addr, uint32_t size, 
         return WORD_KNOWN | size;
     uint32_t off = 0, n = 0;
     while (off < size) {
-        uint16_t hw = (uint16_t)(p[off] | (p[off + 1] << 8));
-        uint32_t isz = insn_size(hw);
-        if (off + isz > size || (hw & 0xFF00) == 0xBF00 || classify(p + off, isz) != K_PLAIN)
+        uint32_t isz = insn_size((uint16_t)(p[off] | (p[off + 1] << 8)));
+        if (off + isz > size || !only_counted(p + off, isz))
             return WORD_KNOWN | size;
         off += isz;
         n++;
@@ -1060,8 +1081,8 @@ void bench_hook_block_precise(uc_engine *uc, uint64_t addr, uint32_t word, void 
     bench_core_state_t *st = (bench_core_state_t *)user;
     precise_sync(st);  /* the block before ran whole in bulk: the hook's view after it */
     uint32_t n = (word >> WORD_COUNT_SHIFT) & WORD_COUNT_MASK, size = word & WORD_SIZE_MASK;
-    if (!st->precise_bulk || (word & (WORD_KNOWN | WORD_PLAIN)) != (WORD_KNOWN | WORD_PLAIN) || st->stop_next || st->reason != STOP_NONE
-        || st->it_dirty || st->break_skip || st->count + n > st->limit || st->count + n > st->soft_limit
+    if (!st->precise_bulk || (word & (WORD_KNOWN | WORD_PLAIN)) != (WORD_KNOWN | WORD_PLAIN) || st->stop_next
+        || st->reason != STOP_NONE || st->it_dirty || st->break_skip || st->count + n > st->limit || st->count + n > st->soft_limit
         || (addr != st->prev_end && st->prev_end >= st->it_start && st->prev_end < st->it_end)
         || (addr < st->it_end && addr + size > st->it_start))
         return;
@@ -1072,13 +1093,8 @@ void bench_hook_block_precise(uc_engine *uc, uint64_t addr, uint32_t word, void 
     uint32_t first = (uint32_t)(addr >> BENCH_PAGE_BITS), last = (uint32_t)((addr + size - 1) >> BENCH_PAGE_BITS);
     struct bench_spec *sp = st->spec && st->spec->mode ? st->spec : 0;
     for (uint32_t page = first; page <= last; page++) {
-        if (st->exec_seen[page] != (uint16_t)st->exec_episode) {
-            uint32_t known = st->executed.n + st->executed.overflow;
-            note_page(&st->executed, page);
-            st->exec_seen[page] = (uint16_t)st->exec_episode;
-            if (st->executed.n + st->executed.overflow != known)
-                refill_tlb(uc);  /* (see hook_code_looking) */
-        }
+        if (st->exec_seen[page] != (uint16_t)st->exec_episode)
+            note_executed(uc, st, page);
         if (sp && !has_page(&sp->reads, page)) {
             spec_access(uc, st, sp, (uint64_t)page << BENCH_PAGE_BITS, 1, 0);
             if (st->reason == STOP_CONFLICT) {
@@ -1089,9 +1105,7 @@ void bench_hook_block_precise(uc_engine *uc, uint64_t addr, uint32_t word, void 
                 return;  /* (the window's record is full: the instruction hook stops) */
         }
     }
-    st->bulk = 1;
-    st->bulk_count = st->count;
-    st->insn_gate = 0;
+    enter_bulk(st);
     st->bulk_blocks++;
 }
 
@@ -1134,10 +1148,7 @@ bool bench_tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entr
     precise_sync(st);
     bool found = precise_fill(uc, vaddr, type, result, st);
     if (in_bulk && st->reason == STOP_NONE && !st->stop_next && !st->it_dirty) {
-        /* Nothing the rest of the block needs the instruction hook for: on in bulk. */
-        st->bulk = 1;
-        st->bulk_count = st->count;
-        st->insn_gate = 0;
+        enter_bulk(st);  /* nothing the rest of the block needs the instruction hook for */
     }
     return found;
 }
